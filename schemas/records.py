@@ -1,0 +1,295 @@
+"""Typed records that flow through marsad, with their JSON form.
+
+Every record is a frozen dataclass with ``to_dict``/``from_dict`` and an orjson round trip
+(``to_json``/``from_json``). The JSON Schema files beside this module describe the same JSON form;
+``tests/test_schemas.py`` keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, TypeVar
+
+import orjson
+
+ARTICLE_FIELDS = ("id", "source", "url", "published", "title", "body", "lang")
+
+DEDUP_STATUSES = ("unique", "duplicate", "near_duplicate")
+
+R = TypeVar("R", bound="_JsonRecord")
+
+
+class _JsonRecord:
+    """orjson round trip shared by the records."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_json(cls: type[R], data: bytes | str) -> R:
+        return cls.from_dict(orjson.loads(data))  # type: ignore[attr-defined]
+
+
+def stable_article_id(source: str | None, url: str | None, title: str | None, body: str | None) -> str:
+    """An id for inputs that carry none: the same article content always gets the same id."""
+    digest = hashlib.sha256()
+    for part in (source, url, title, body):
+        digest.update((part or "").encode("utf-8"))
+        digest.update(b"\x1f")  # unit separator: ("ab", "c") and ("a", "bc") must differ
+    return "a-" + digest.hexdigest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class Dedup(_JsonRecord):
+    status: str
+    duplicate_of: str | None
+    story_id: str
+    similarity: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Dedup:
+        return cls(
+            status=data["status"],
+            duplicate_of=data.get("duplicate_of"),
+            story_id=data["story_id"],
+            similarity=data.get("similarity"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Article(_JsonRecord):
+    id: str
+    source: str | None
+    url: str | None
+    published: str | None
+    title: str
+    body: str
+    lang: str
+    extra: dict[str, Any] = field(default_factory=dict)
+    dedup: Dedup | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        # Extra input fields are kept at top level, as they came in.
+        out: dict[str, Any] = dict(self.extra)
+        out.update(
+            id=self.id,
+            source=self.source,
+            url=self.url,
+            published=self.published,
+            title=self.title,
+            body=self.body,
+            lang=self.lang,
+        )
+        if self.dedup is not None:
+            out["dedup"] = self.dedup.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Article:
+        extra = {k: v for k, v in data.items() if k not in ARTICLE_FIELDS and k != "dedup"}
+        dedup = data.get("dedup")
+        return cls(
+            id=data["id"],
+            source=data.get("source"),
+            url=data.get("url"),
+            published=data.get("published"),
+            title=data.get("title") or "",
+            body=data.get("body") or "",
+            lang=data["lang"],
+            extra=extra,
+            dedup=Dedup.from_dict(dedup) if dedup else None,
+        )
+
+    def field_text(self, name: str) -> str:
+        if name == "title":
+            return self.title
+        if name == "body":
+            return self.body
+        raise KeyError(name)
+
+
+@dataclass(frozen=True, slots=True)
+class Span(_JsonRecord):
+    """A piece of an article field: ``text == field[start:end]`` in the ORIGINAL field text."""
+
+    field: str
+    start: int
+    end: int
+    text: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Span:
+        return cls(field=data["field"], start=data["start"], end=data["end"], text=data["text"])
+
+
+@dataclass(frozen=True, slots=True)
+class Match(_JsonRecord):
+    term: str
+    text: str
+    field: str
+    start: int
+    end: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Match:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class Alert(_JsonRecord):
+    alert_id: str
+    rule_id: str
+    article_id: str
+    story_id: str | None
+    lang: str
+    severity: str
+    matches: tuple[Match, ...]
+    snippet: str
+    published: str | None
+    detected_at: str
+    title: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["matches"] = [m.to_dict() for m in self.matches]
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Alert:
+        return cls(
+            alert_id=data["alert_id"],
+            rule_id=data["rule_id"],
+            article_id=data["article_id"],
+            story_id=data.get("story_id"),
+            lang=data["lang"],
+            severity=data["severity"],
+            matches=tuple(Match.from_dict(m) for m in data["matches"]),
+            snippet=data["snippet"],
+            published=data.get("published"),
+            detected_at=data["detected_at"],
+            title=data.get("title", ""),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Mention(_JsonRecord):
+    """An actor or location named in an event's sentence, with its canonical gazetteer entry."""
+
+    id: str
+    name: str
+    kind: str
+    span: Span
+    role: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "role": self.role,
+            **self.span.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Mention:
+        return cls(
+            id=data["id"],
+            name=data["name"],
+            kind=data["kind"],
+            role=data.get("role"),
+            span=Span.from_dict(data),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimeExpression(_JsonRecord):
+    """``value`` is an ISO date when the expression could be resolved against the publication date."""
+
+    text: str
+    start: int
+    end: int
+    value: str | None
+    precision: str
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TimeExpression:
+        return cls(**{f.name: data[f.name] for f in fields(cls)})
+
+
+@dataclass(frozen=True, slots=True)
+class Event(_JsonRecord):
+    event_id: str
+    article_id: str
+    type: str
+    trigger: Span
+    actors: tuple[Mention, ...]
+    locations: tuple[Mention, ...]
+    time: TimeExpression | None
+    sentence: Span
+    story_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "article_id": self.article_id,
+            "story_id": self.story_id,
+            "type": self.type,
+            "trigger": self.trigger.to_dict(),
+            "actors": [a.to_dict() for a in self.actors],
+            "locations": [loc.to_dict() for loc in self.locations],
+            "time": self.time.to_dict() if self.time else None,
+            "sentence": self.sentence.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            event_id=data["event_id"],
+            article_id=data["article_id"],
+            story_id=data.get("story_id"),
+            type=data["type"],
+            trigger=Span.from_dict(data["trigger"]),
+            actors=tuple(Mention.from_dict(a) for a in data["actors"]),
+            locations=tuple(Mention.from_dict(loc) for loc in data["locations"]),
+            time=TimeExpression.from_dict(data["time"]) if data.get("time") else None,
+            sentence=Span.from_dict(data["sentence"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter(_JsonRecord):
+    """An input that could not become an article (or a stage that failed on one), kept intact.
+
+    ``raw`` is the input text exactly as read; input that was not valid UTF-8 is kept in
+    ``raw_base64`` instead so that nothing is lost in the round trip.
+    """
+
+    STAGES: ClassVar[tuple[str, ...]] = ("read", "parse", "normalize", "dedup", "alerts", "events")
+    # Stages at which the article itself is lost: these count in the run's reconciliation.
+    ARTICLE_STAGES: ClassVar[tuple[str, ...]] = ("read", "parse", "normalize", "dedup")
+
+    reason: str
+    stage: str
+    origin: dict[str, Any]
+    raw: str | None
+    raw_base64: str | None = None
+    article_id: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DeadLetter:
+        return cls(
+            reason=data["reason"],
+            stage=data["stage"],
+            origin=data["origin"],
+            raw=data.get("raw"),
+            raw_base64=data.get("raw_base64"),
+            article_id=data.get("article_id"),
+        )
+
+    @property
+    def loses_article(self) -> bool:
+        return self.stage in self.ARTICLE_STAGES

@@ -1,0 +1,202 @@
+"""A compiled, clitic-aware phrase matcher: the one piece of Arabic and English matching machinery
+shared by alert rules, event triggers and gazetteers.
+
+A phrase is a sequence of words written as a rule author would write them (a lemma or a surface
+form). Matching runs on folded text (see ``transforms.text``): each text token is reduced to its
+candidate stems (proclitics such as و ف ب ل ك ال س and their stacks stripped, enclitic pronouns
+and number suffixes removed, ta-marbuta restored), and the stems are looked up in an index of the
+phrases' words. Cost per article therefore grows with the number of tokens, not with the number
+of phrases: only phrases whose first word occurs are ever checked.
+
+Hamza-sensitive phrases (``strict_hamza``) also compare the token's lightly normalised form, which
+keeps hamza, so that إرجاء ("postponement") does not fire on أرجاء ("throughout").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+
+from transforms.text import NormalizedText, Token, fold, light, tokenize
+
+_CONJUNCTIONS = ("", "و", "ف")
+_PREPOSITIONS = ("", "ب", "ل", "ك", "س")  # س: the future prefix on verbs (سيؤجل)
+_ARTICLE = ("", "ال")
+
+
+def _proclitic_stacks() -> tuple[str, ...]:
+    stacks = set()
+    for conj, prep, art in product(_CONJUNCTIONS, _PREPOSITIONS, _ARTICLE):
+        if prep == "س" and art:
+            continue  # the future prefix never takes the article
+        # ل + ال is written لل (للهدنة), never لال.
+        stacks.add(conj + ("لل" if prep == "ل" and art else prep + art))
+    stacks.discard("")
+    return tuple(sorted(stacks, key=len, reverse=True))
+
+
+PROCLITICS = _proclitic_stacks()
+# Folded forms (ة is folded to ه): pronoun suffixes, longest first.
+ENCLITICS = ("هما", "كما", "هم", "هن", "ها", "كم", "كن", "نا", "ني", "ه", "ك", "ي")
+# Number suffixes; those that start with ت restore a ta-marbuta noun (هدنتين -> هدنه).
+NUMBER_SUFFIXES = ("تين", "تان", "ات", "ين", "ان", "ون")
+_MIN_STEM = 2
+_ARABIC_RANGE = ("\u0600", "\u06ff")
+
+
+def _is_arabic(word: str) -> bool:
+    return bool(word) and _ARABIC_RANGE[0] <= word[0] <= _ARABIC_RANGE[1]
+
+
+def _suffix_variants(stem: str) -> list[str]:
+    variants = [stem]
+    for enclitic in ENCLITICS:
+        if stem.endswith(enclitic) and len(stem) - len(enclitic) >= _MIN_STEM:
+            base = stem[: -len(enclitic)]
+            variants.append(base)
+            if base.endswith("ت"):  # ta-marbuta is written ت before a pronoun: هدنته
+                variants.append(base[:-1] + "ه")
+    for suffix in NUMBER_SUFFIXES:
+        if stem.endswith(suffix) and len(stem) - len(suffix) >= _MIN_STEM:
+            base = stem[: -len(suffix)]
+            variants.append(base + "ه" if suffix.startswith("ت") or suffix == "ات" else base)
+            if suffix == "ات":
+                variants.append(base)
+    return variants
+
+
+@lru_cache(maxsize=200_000)
+def arabic_stems(token: str) -> tuple[tuple[str, int], ...]:
+    """Candidate stems of a folded Arabic token, each with the length of the proclitic removed.
+
+    >>> ("هدنه", 3) in arabic_stems("بالهدنه")
+    True
+    """
+    found: dict[str, int] = {}
+    for variant in _suffix_variants(token):
+        found.setdefault(variant, 0)
+    for stack in PROCLITICS:
+        if token.startswith(stack) and len(token) - len(stack) >= _MIN_STEM:
+            for variant in _suffix_variants(token[len(stack) :]):
+                found.setdefault(variant, len(stack))
+    return tuple(found.items())
+
+
+def english_forms(word: str) -> set[str]:
+    """Inflected forms of an English rule word (postpone -> postponed, postponing, ...)."""
+    forms = {word, word + "s", word + "es", word + "ed", word + "d", word + "ing", word + "ment", word + "ments"}
+    if word.endswith("e"):
+        forms.add(word[:-1] + "ing")
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        forms.update({word[:-1] + "ies", word[:-1] + "ied"})
+    return forms
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """One phrase to find. ``payload`` is whatever the caller needs back (a rule term, an actor)."""
+
+    payload: Hashable
+    text: str
+    strict_hamza: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseHit:
+    payload: Hashable
+    phrase: str
+    first_token: int
+    last_token: int  # inclusive
+    start: int  # folded offsets, whole tokens
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledPhrase:
+    payload: Hashable
+    text: str
+    words: tuple[str, ...]  # folded
+    light_words: tuple[str, ...] | None  # for strict hamza
+
+
+class PhraseMatcher:
+    """Finds every occurrence of a set of phrases in a text. Build once, reuse for every article."""
+
+    def __init__(self, phrases: Iterable[Phrase]) -> None:
+        self._phrases: list[_CompiledPhrase] = []
+        # first-word form -> indexes of phrases that start with it
+        self._index: dict[str, list[int]] = {}
+        for phrase in phrases:
+            words = tuple(t.text for t in tokenize(fold(phrase.text)))
+            if not words:
+                raise ValueError(f"phrase {phrase.text!r} has no words")
+            light_words = None
+            if phrase.strict_hamza:
+                light_words = tuple(t.text for t in tokenize(light(phrase.text)))
+            number = len(self._phrases)
+            self._phrases.append(_CompiledPhrase(phrase.payload, phrase.text, words, light_words))
+            for form in self._surface_forms(words[0]):
+                self._index.setdefault(form, []).append(number)
+
+    def __len__(self) -> int:
+        return len(self._phrases)
+
+    @staticmethod
+    def _surface_forms(word: str) -> set[str]:
+        return {word} if _is_arabic(word) else english_forms(word)
+
+    @staticmethod
+    def _stems(token: str) -> tuple[tuple[str, int], ...]:
+        return arabic_stems(token) if _is_arabic(token) else ((token, 0),)
+
+    def _word_matches(
+        self,
+        phrase: _CompiledPhrase,
+        position: int,
+        token: Token,
+        light_text: str | None,
+    ) -> bool:
+        word = phrase.words[position]
+        forms = self._surface_forms(word)
+        for stem, proclitic_length in self._stems(token.text):
+            if stem not in forms:
+                continue
+            if phrase.light_words is None or light_text is None:
+                return True
+            light_token = light_text[token.start + proclitic_length : token.end]
+            if light_token.startswith(phrase.light_words[position]):
+                return True
+        return False
+
+    def find(self, text: NormalizedText, tokens: Sequence[Token] | None = None) -> list[PhraseHit]:
+        """All phrase occurrences, in text order; overlapping hits of different phrases are kept."""
+        tokens = tokenize(text.text) if tokens is None else tokens
+        light_text = text.light_text
+        hits: list[PhraseHit] = []
+        for index, token in enumerate(tokens):
+            candidates: set[int] = set()
+            for stem, _ in self._stems(token.text):
+                candidates.update(self._index.get(stem, ()))
+            for number in sorted(candidates):
+                phrase = self._phrases[number]
+                last = index + len(phrase.words) - 1
+                if last >= len(tokens):
+                    continue
+                if all(
+                    self._word_matches(phrase, offset, tokens[index + offset], light_text)
+                    for offset in range(len(phrase.words))
+                ):
+                    hits.append(
+                        PhraseHit(
+                            payload=phrase.payload,
+                            phrase=phrase.text,
+                            first_token=index,
+                            last_token=last,
+                            start=token.start,
+                            end=tokens[last].end,
+                        )
+                    )
+        return hits
+
