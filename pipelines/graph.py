@@ -22,8 +22,8 @@ from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
 from transforms.stages import (
     DEAD,
-    DetectAlerts,
     Deduplicate,
+    DetectAlerts,
     ExtractEvents,
     ParseArticles,
     count_dead_letter,
@@ -83,10 +83,14 @@ def build_graph(
     alerts = firsts | "DetectAlerts" >> DetectAlerts(config.rules)
     events = firsts | "ExtractEvents" >> ExtractEvents(config.event_types, config.gazetteer)
     dead_letters = (
-        source_dead_letters,
-        parsed[DEAD],
-        deduplicated[DEAD],
-        alerts[DEAD],
-        events[DEAD],
-    ) | "AllDeadLetters" >> beam.Flatten() | "CountDeadLetters" >> beam.Map(count_dead_letter)
+        (
+            source_dead_letters,
+            parsed[DEAD],
+            deduplicated[DEAD],
+            alerts[DEAD],
+            events[DEAD],
+        )
+        | "AllDeadLetters" >> beam.Flatten()
+        | "CountDeadLetters" >> beam.Map(count_dead_letter)
+    )
     return GraphOutputs(articles=articles, alerts=alerts.alerts, events=events.events, dead_letters=dead_letters)

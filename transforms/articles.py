@@ -207,7 +207,7 @@ def event_time_ms(article: Article) -> int | None:
         return None
     moment = dt.datetime.fromisoformat(article.published.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp() * 1000)
 
 

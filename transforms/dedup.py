@@ -31,7 +31,9 @@ def canonical_url(url: str | None) -> str | None:
     if not parts.netloc:
         return url.strip()
     host = parts.netloc.lower().removeprefix("www.")
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k)))
+    query = urlencode(
+        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAMS.match(k))
+    )
     path = parts.path.rstrip("/") or "/"
     return urlunsplit(("", host, path, query, ""))
 

@@ -199,4 +199,3 @@ class PhraseMatcher:
                         )
                     )
         return hits
-

@@ -59,9 +59,9 @@ class ReadArticleFiles(beam.PTransform):
         return (
             pbegin
             | "ListFiles" >> beam.Create(self._files)
-            # One file may hold a whole archive: spread its records before the heavy stages.
+            # No reshuffle here: records keep file order into dedup, so on one worker the first
+            # copy read is the one kept. The keyed dedup stage spreads the work on a cluster.
             | "ReadRecords" >> beam.FlatMap(read_file)
-            | "Spread" >> beam.Reshuffle()
             | "SplitReadFailures" >> beam.ParDo(_SplitDead()).with_outputs(DEAD, main="records")
         )
 
@@ -135,7 +135,7 @@ def _keyed_by(key_fn: Callable[[Article], str | None], stage: str) -> beam.DoFn:
         def process(self, article: Article) -> Iterable[Any]:
             try:
                 key = key_fn(article)
-            except Exception as error:  # noqa: BLE001 - any failure becomes a dead letter
+            except Exception as error:
                 yield beam.pvalue.TaggedOutput(DEAD, _stage_failure(stage, article, error))
                 return
             if key is None:
@@ -173,17 +173,23 @@ class Deduplicate(beam.PTransform):
             by_url.unkeyed,
             body_duplicates,
         ) | "AllArticles" >> beam.Flatten()
-        dead = (by_body[DEAD], by_url[DEAD], by_body.unkeyed | "NoBodyKey" >> beam.Map(_no_key)) | "DedupDead" >> beam.Flatten()
+        dead = (
+            by_body[DEAD],
+            by_url[DEAD],
+            by_body.unkeyed | "NoBodyKey" >> beam.Map(_no_key),
+        ) | "DedupDead" >> beam.Flatten()
         return {"articles": deduplicated, DEAD: dead}
 
 
 def _no_key(article: Article) -> DeadLetter:
     # content_fingerprint never returns None; an article reaching here is a bug worth seeing.
-    return DeadLetter("no content fingerprint", "dedup", {"article_id": article.id}, article.to_json().decode(), None, article.id)
+    return DeadLetter(
+        "no content fingerprint", "dedup", {"article_id": article.id}, article.to_json().decode(), None, article.id
+    )
 
 
 def _now_iso() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def _fields_of(article: Article) -> dict[str, NormalizedText]:
@@ -203,7 +209,7 @@ class _AlertDoFn(beam.DoFn):
         try:
             story = article.dedup.story_id if article.dedup else None
             alerts = self._matcher.alerts(article, _fields_of(article), _now_iso(), story)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             yield beam.pvalue.TaggedOutput(DEAD, _stage_failure("alerts", article, error))
             return
         for alert in alerts:
@@ -238,7 +244,7 @@ class _EventDoFn(beam.DoFn):
         try:
             story = article.dedup.story_id if article.dedup else None
             events = self._extractor.extract(article, NormalizedText(article.body), story)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             yield beam.pvalue.TaggedOutput(DEAD, _stage_failure("events", article, error))
             return
         for event in events:
