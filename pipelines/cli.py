@@ -7,8 +7,6 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from apache_beam.options.pipeline_options import PipelineOptions
-
 from pipelines.graph import DEFAULT_RETENTION_SECONDS, GraphConfig
 from transforms.articles import InputError, default_seeds_dir
 from transforms.events import TriggerError
@@ -44,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
-    from pipelines.files import run_files  # Beam's import is slow: only when running
+    # Beam's import is slow: only when running.
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.files import run_files
 
     try:
         config = GraphConfig.load(args.rules, args.triggers, args.gazetteers, int(args.retention_hours * 3600))

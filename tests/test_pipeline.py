@@ -2,7 +2,7 @@
 
 import apache_beam as beam
 import orjson
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.graph import GraphConfig, build_graph
@@ -13,7 +13,7 @@ from .conftest import SEED_FILE
 
 def test_seed_archive_through_the_whole_graph(seed_text):
     config = GraphConfig.load()
-    with TestPipeline() as pipeline:
+    with BeamTestPipeline() as pipeline:
         read = pipeline | ReadArticleFiles([str(SEED_FILE)])
         outputs = build_graph(read.records, read[DEAD], config)
         assert_that(
@@ -55,7 +55,7 @@ def test_duplicates_and_dead_letters_reconcile(tmp_path, seed_text):
     path = tmp_path / "articles.jsonl"
     path.write_bytes(b"\n".join(lines))
     config = GraphConfig.load()
-    with TestPipeline() as pipeline:
+    with BeamTestPipeline() as pipeline:
         read = pipeline | ReadArticleFiles([str(path)])
         outputs = build_graph(read.records, read[DEAD], config)
         assert_that(
