@@ -1,17 +1,15 @@
 """The one pipeline graph behind every mode (batch files, Kafka stream, archive replay).
 
-    source (files | Kafka) -> RawRecords ─┐
-                                          ├─ ParseArticles ─ Deduplicate ─┬─ articles ──> sink
-                          dead letters ───┘                               ├─ DetectAlerts ─> sink
-                                                                          ├─ ExtractEvents ─> sink
-                                   every stage's failures ─────────────────┴─ dead letters ─> sink
+    source (files | Kafka) ─> RawRecords ─ Parse ─ Deduplicate ─ Analyze ─> results ─┬─> sinks
+                 │                           │          │        (article + its alerts, │
+                 └── read failures ──────────┴──────────┴─> lost  events, stage errors) ┘
 
 Modes differ only in the source they feed in and the sinks they attach to ``GraphOutputs``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import apache_beam as beam
@@ -20,15 +18,7 @@ from transforms.articles import default_seeds_dir
 from transforms.events import EventType, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
-from transforms.stages import (
-    DEAD,
-    Deduplicate,
-    DetectAlerts,
-    ExtractEvents,
-    ParseArticles,
-    count_dead_letter,
-    count_status,
-)
+from transforms.stages import DEAD, AnalyzeArticles, Deduplicate, ParseArticles, count_lost_article
 
 DEFAULT_RETENTION_SECONDS = 72 * 3600
 
@@ -62,11 +52,15 @@ class GraphConfig:
 
 @dataclass
 class GraphOutputs:
+    """``results`` (one ArticleResult per article) and ``lost`` (dead letters of inputs that never
+    became articles) together account for every input once; the other four are views of them."""
+
+    results: beam.PCollection
+    lost: beam.PCollection
     articles: beam.PCollection
     alerts: beam.PCollection
     events: beam.PCollection
     dead_letters: beam.PCollection
-    extra: dict[str, beam.PCollection] = field(default_factory=dict)
 
 
 def build_graph(
@@ -77,20 +71,20 @@ def build_graph(
     """Apply marsad's stages to a PCollection of RawRecords."""
     parsed = records | "Parse" >> ParseArticles()
     deduplicated = parsed.articles | "Deduplicate" >> Deduplicate(config.retention_seconds)
-    articles = deduplicated["articles"] | "CountStatus" >> beam.Map(count_status)
-    # Each story is reported once: alerts and events come from the first article of a story.
-    firsts = articles | "FirstOfStory" >> beam.Filter(lambda a: a.dedup.status == "unique")
-    alerts = firsts | "DetectAlerts" >> DetectAlerts(config.rules)
-    events = firsts | "ExtractEvents" >> ExtractEvents(config.event_types, config.gazetteer)
-    dead_letters = (
-        (
-            source_dead_letters,
-            parsed[DEAD],
-            deduplicated[DEAD],
-            alerts[DEAD],
-            events[DEAD],
-        )
-        | "AllDeadLetters" >> beam.Flatten()
-        | "CountDeadLetters" >> beam.Map(count_dead_letter)
+    results = deduplicated["articles"] | "Analyze" >> AnalyzeArticles(
+        config.rules, config.event_types, config.gazetteer
     )
-    return GraphOutputs(articles=articles, alerts=alerts.alerts, events=events.events, dead_letters=dead_letters)
+    lost = (
+        (source_dead_letters, parsed[DEAD], deduplicated[DEAD])
+        | "LostArticles" >> beam.Flatten()
+        | "CountLost" >> beam.Map(count_lost_article)
+    )
+    stage_errors = results | "StageErrors" >> beam.FlatMap(lambda r: r.stage_errors)
+    return GraphOutputs(
+        results=results,
+        lost=lost,
+        articles=results | "Articles" >> beam.Map(lambda r: r.article),
+        alerts=results | "Alerts" >> beam.FlatMap(lambda r: r.alerts),
+        events=results | "Events" >> beam.FlatMap(lambda r: r.events),
+        dead_letters=(lost, stage_errors) | "AllDeadLetters" >> beam.Flatten(),
+    )

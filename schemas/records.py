@@ -71,6 +71,9 @@ class Article(_JsonRecord):
     lang: str
     extra: dict[str, Any] = field(default_factory=dict)
     dedup: Dedup | None = None
+    # Where the pipeline read it (file and line, or Kafka topic, partition and offset). Transport
+    # metadata for dead letters and offset commits: not part of the article's JSON.
+    origin: dict[str, Any] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         # Extra input fields are kept at top level, as they came in.

@@ -156,6 +156,7 @@ def parse_record(record: RawRecord) -> Article | DeadLetter:
             title="",
             body=body,
             lang=detect_lang(body),
+            origin=record.origin,
         )
     try:
         data = orjson.loads(record.payload)
@@ -182,6 +183,7 @@ def parse_record(record: RawRecord) -> Article | DeadLetter:
         body=body,
         lang=lang,
         extra=extra,
+        origin=record.origin,
     )
 
 

@@ -42,7 +42,7 @@ def _stage_failure(stage: str, article: Article, error: Exception) -> DeadLetter
     return DeadLetter(
         reason=f"{type(error).__name__}: {error}",
         stage=stage,
-        origin={"article_id": article.id, "traceback": traceback.format_exc(limit=4)},
+        origin={**(article.origin or {}), "article_id": article.id, "traceback": traceback.format_exc(limit=4)},
         raw=article.to_json().decode("utf-8"),
         article_id=article.id,
     )
@@ -184,7 +184,11 @@ class Deduplicate(beam.PTransform):
 def _no_key(article: Article) -> DeadLetter:
     # content_fingerprint never returns None; an article reaching here is a bug worth seeing.
     return DeadLetter(
-        "no content fingerprint", "dedup", {"article_id": article.id}, article.to_json().decode(), None, article.id
+        reason="no content fingerprint",
+        stage="dedup",
+        origin={**(article.origin or {}), "article_id": article.id},
+        raw=article.to_json().decode(),
+        article_id=article.id,
     )
 
 
@@ -196,81 +200,69 @@ def _fields_of(article: Article) -> dict[str, NormalizedText]:
     return {name: NormalizedText(text) for name, text in (("title", article.title), ("body", article.body)) if text}
 
 
-class _AlertDoFn(beam.DoFn):
-    def __init__(self, rules: Sequence[Rule]) -> None:
+@dataclasses.dataclass(frozen=True)
+class ArticleResult:
+    """Everything the pipeline made of one article, kept together so that a sink can write all of
+    it before it acknowledges the article's input (offset commits depend on that)."""
+
+    article: Article
+    alerts: tuple[Alert, ...] = ()
+    events: tuple[Event, ...] = ()
+    stage_errors: tuple[DeadLetter, ...] = ()
+
+
+class _AnalyzeDoFn(beam.DoFn):
+    def __init__(self, rules: Sequence[Rule], event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
         self._rules = list(rules)
-        self._matcher: AlertMatcher | None = None
-
-    def setup(self) -> None:
-        self._matcher = AlertMatcher(self._rules)  # compiled once per worker, not pickled
-
-    def process(self, article: Article) -> Iterable[Any]:
-        assert self._matcher is not None
-        try:
-            story = article.dedup.story_id if article.dedup else None
-            alerts = self._matcher.alerts(article, _fields_of(article), _now_iso(), story)
-        except Exception as error:
-            yield beam.pvalue.TaggedOutput(DEAD, _stage_failure("alerts", article, error))
-            return
-        for alert in alerts:
-            _counter("alerts").inc()
-            yield alert
-
-
-class DetectAlerts(beam.PTransform):
-    """Articles -> Alerts for every rule whose terms occur (``DEAD``: failures)."""
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        super().__init__()
-        self._rules = rules
-
-    def expand(self, articles: beam.PCollection[Article]) -> beam.pvalue.DoOutputsTuple:
-        return articles | beam.ParDo(_AlertDoFn(self._rules)).with_outputs(DEAD, main="alerts")
-
-
-class _EventDoFn(beam.DoFn):
-    def __init__(self, event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
         self._event_types = list(event_types)
         self._entries = list(entries)
-        self._extractor: EventExtractor | None = None
+        self._alerts: AlertMatcher | None = None
+        self._events: EventExtractor | None = None
 
     def setup(self) -> None:
-        self._extractor = EventExtractor(self._event_types, Gazetteer(self._entries))
+        # Compiled once per worker from the rules' data, not pickled with the DoFn.
+        self._alerts = AlertMatcher(self._rules)
+        self._events = EventExtractor(self._event_types, Gazetteer(self._entries))
 
-    def process(self, article: Article) -> Iterable[Any]:
-        assert self._extractor is not None
-        if not article.body:
+    def process(self, article: Article) -> Iterable[ArticleResult]:
+        assert self._alerts is not None and self._events is not None
+        _counter(article.dedup.status if article.dedup else "unknown").inc()
+        if article.dedup is None or article.dedup.status != "unique":
+            # Each story is reported once: alerts and events come from its first article.
+            yield ArticleResult(article)
             return
+        story = article.dedup.story_id
+        alerts: list[Alert] = []
+        events: list[Event] = []
+        errors: list[DeadLetter] = []
         try:
-            story = article.dedup.story_id if article.dedup else None
-            events = self._extractor.extract(article, NormalizedText(article.body), story)
+            alerts = self._alerts.alerts(article, _fields_of(article), _now_iso(), story)
         except Exception as error:
-            yield beam.pvalue.TaggedOutput(DEAD, _stage_failure("events", article, error))
-            return
-        for event in events:
-            _counter("events").inc()
-            yield event
+            errors.append(_stage_failure("alerts", article, error))
+        try:
+            if article.body:
+                events = self._events.extract(article, NormalizedText(article.body), story)
+        except Exception as error:
+            errors.append(_stage_failure("events", article, error))
+        _counter("alerts").inc(len(alerts))
+        _counter("events").inc(len(events))
+        _counter("stage_errors").inc(len(errors))
+        yield ArticleResult(article, tuple(alerts), tuple(events), tuple(errors))
 
 
-class ExtractEvents(beam.PTransform):
-    """Articles -> Events (``DEAD``: failures)."""
+class AnalyzeArticles(beam.PTransform):
+    """Deduplicated articles -> ArticleResults: alerts and events of each story's first article."""
 
-    def __init__(self, event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
+    def __init__(self, rules: Sequence[Rule], event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
         super().__init__()
-        self._event_types = event_types
-        self._entries = entries
+        self._dofn = _AnalyzeDoFn(rules, event_types, entries)
 
-    def expand(self, articles: beam.PCollection[Article]) -> beam.pvalue.DoOutputsTuple:
-        return articles | beam.ParDo(_EventDoFn(self._event_types, self._entries)).with_outputs(DEAD, main="events")
-
-
-def count_status(article: Article) -> Article:
-    _counter(article.dedup.status if article.dedup else "unknown").inc()
-    return article
+    def expand(self, articles: beam.PCollection[Article]) -> beam.PCollection[ArticleResult]:
+        return articles | beam.ParDo(self._dofn)
 
 
-def count_dead_letter(dead: DeadLetter) -> DeadLetter:
-    _counter("dead_letters" if dead.loses_article else "stage_errors").inc()
+def count_lost_article(dead: DeadLetter) -> DeadLetter:
+    _counter("dead_letters").inc()
     return dead
 
 
