@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,8 +37,34 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_RETENTION_SECONDS / 3600,
         help="how long an article is remembered for deduplication (default: 72)",
     )
-    run.add_argument("--runner", default="DirectRunner", help="Beam runner (default: DirectRunner)")
+    run.add_argument(
+        "--runner",
+        help="Beam runner (default: DirectRunner for files, PrismRunner for kafka:// input)",
+    )
+    stream = run.add_argument_group("streaming (with --input kafka://HOST:PORT/TOPIC)")
+    stream.add_argument("--group", default="marsad", help="consumer group whose offsets are committed")
+    stream.add_argument(
+        "--start",
+        default="earliest",
+        help="where a group without committed offsets starts: earliest, latest or an ISO-8601 time",
+    )
+    stream.add_argument("--stop-at-end", action="store_true", help="stop at the end offsets seen at start")
+    stream.add_argument("--max-records", type=int, metavar="N", help="stop each partition after N records")
+    stream.add_argument("--window-seconds", type=int, default=60, help="event-time window of file outputs")
     run.add_argument("-v", "--verbose", action="store_true", help="log Beam's progress")
+
+    replay = commands.add_parser("replay", help="publish an archive to a Kafka topic with its own timestamps")
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="files, directories or globs, as for run --input")
+    replay.add_argument("--topic", required=True, help="TOPIC, or kafka://HOST:PORT/TOPIC")
+    replay.add_argument(
+        "--bootstrap",
+        default=os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
+        help="Kafka bootstrap servers (default: $MARSAD_KAFKA_BOOTSTRAP or 127.0.0.1:19092)",
+    )
+    pace = replay.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, metavar="X", help="replay publication-time gaps X times faster")
+    pace.add_argument("--as-fast-as-possible", action="store_true", help="no waiting (the default)")
+    replay.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -53,7 +80,9 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE
     inputs = args.input or [str(default_seeds_dir() / "archive")]
-    options = PipelineOptions([f"--runner={args.runner}", *beam_args])
+    if any(path.startswith("kafka://") for path in inputs):
+        return _run_stream(args, inputs, config, beam_args)
+    options = PipelineOptions([f"--runner={args.runner or 'DirectRunner'}", *beam_args])
     try:
         summary = run_files(inputs, args.output, config, options)
     except InputError as error:
@@ -61,6 +90,61 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return EXIT_USAGE
     print(summary.describe())
     print(f"outputs in {args.output}/ (articles*, alerts*, events*, deadletter*.jsonl, summary.json)")
+    return 0
+
+
+def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str]) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.files import summary_from_metrics
+    from pipelines.runners import RunnerSetupError, streaming_options
+    from pipelines.stream import StreamSettings, build_stream_pipeline, run_until_stopped
+    from transforms.kafka_io import KafkaAddress, KafkaAddressError
+
+    try:
+        if len(inputs) != 1:
+            raise KafkaAddressError("a kafka:// input is read alone: give one --input")
+        source = KafkaAddress.parse(inputs[0])
+        output = KafkaAddress.parse(args.output) if args.output.startswith("kafka://") else args.output
+        runner_args = [f"--runner={args.runner}", "--streaming"] if args.runner else streaming_options()
+        options = PipelineOptions([*runner_args, *beam_args])
+    except (KafkaAddressError, RunnerSetupError) as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    settings = StreamSettings(
+        group=args.group,
+        start=args.start,
+        stop_at_end=args.stop_at_end,
+        max_records=args.max_records,
+        window_seconds=args.window_seconds,
+    )
+    pipeline = build_stream_pipeline(source, output, config, settings, options)
+    print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
+    result = run_until_stopped(pipeline)
+    try:
+        print(summary_from_metrics(result).describe())
+    except Exception as error:  # a cancelled job may have no metrics to give
+        print(f"marsad: no final counts from the runner ({error})", file=sys.stderr)
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from pipelines.replay import replay
+    from transforms.kafka_io import KafkaAddress
+
+    bootstrap, topic = args.bootstrap, args.topic
+    if topic.startswith("kafka://"):
+        address = KafkaAddress.parse(topic)
+        bootstrap, topic = address.bootstrap, address.name
+    try:
+        report = replay(args.paths, bootstrap, topic, speed=args.speed, progress=not args.no_progress)
+    except InputError as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(
+        f"replayed {report.records} records to {topic} on {bootstrap} in {report.seconds:.1f} s"
+        f" ({report.without_time} without a publication time, stamped with the time of sending)"
+    )
     return 0
 
 
@@ -72,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "run":
         return _run(args, beam_args)
+    if args.command == "replay":
+        return _replay(args)
     return EXIT_USAGE
 
 

@@ -134,14 +134,6 @@ def read_file(path: str) -> Iterator[RawRecord | DeadLetter]:
         yield RawRecord(origin, text, "json")
 
 
-def _is_iso_datetime(value: str) -> bool:
-    try:
-        dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    return True
-
-
 def parse_record(record: RawRecord) -> Article | DeadLetter:
     """Validate one raw record into an Article, or explain in a dead letter why it is not one."""
     if record.format == "text":
@@ -198,19 +190,26 @@ def _field_problem(data: dict[str, Any]) -> str | None:
     if not (data.get("title") or "").strip() and not (data.get("body") or "").strip():
         return "article has neither a title nor a body"
     published = data.get("published")
-    if published and not _is_iso_datetime(published):
+    if published and published_ms(published) is None:
         return f"field 'published' is not an ISO-8601 date-time: {published!r}"
     return None
 
 
-def event_time_ms(article: Article) -> int | None:
-    """The article's publication time in ms since the epoch, if it has one (naive means UTC)."""
-    if not article.published:
+def published_ms(published: str | None) -> int | None:
+    """A publication time in ms since the epoch (naive means UTC); None when absent or invalid."""
+    if not published:
         return None
-    moment = dt.datetime.fromisoformat(article.published.replace("Z", "+00:00"))
+    try:
+        moment = dt.datetime.fromisoformat(published.replace("Z", "+00:00"))
+    except ValueError:
+        return None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp() * 1000)
+
+
+def event_time_ms(article: Article) -> int | None:
+    return published_ms(article.published)
 
 
 def default_seeds_dir() -> Path:

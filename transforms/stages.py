@@ -81,14 +81,16 @@ class _ParseDoFn(beam.DoFn):
         if isinstance(result, DeadLetter):
             yield beam.pvalue.TaggedOutput(DEAD, result)
             return
-        millis = event_time_ms(result) or record.timestamp_ms
+        # The transport's timestamp when there is one: a Kafka source's watermark follows it, and
+        # `marsad replay` sets it to the publication time. Files: the publication time.
+        millis = record.timestamp_ms if record.timestamp_ms is not None else event_time_ms(result)
         moment = Timestamp.of(millis / 1000) if millis is not None else Timestamp.now()
         yield beam.window.TimestampedValue(result, moment)
 
 
 class ParseArticles(beam.PTransform):
-    """RawRecords -> Articles stamped with their event time (publication time, else the transport's
-    timestamp, else arrival), and parse-stage dead letters (``DEAD``)."""
+    """RawRecords -> Articles stamped with their event time (the transport's timestamp, else the
+    publication time, else arrival), and parse-stage dead letters (``DEAD``)."""
 
     def expand(self, records: beam.PCollection[RawRecord]) -> beam.pvalue.DoOutputsTuple:
         return records | beam.ParDo(_ParseDoFn()).with_outputs(DEAD, main="articles")
