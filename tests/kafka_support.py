@@ -1,0 +1,116 @@
+"""Helpers for tests against the real Kafka broker (docker/kafka/broker.sh) and Prism."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaAdminClient, KafkaConsumer
+from kafka.errors import KafkaError
+
+from .conftest import ROOT
+
+BOOTSTRAP = os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+
+
+def require_broker() -> str:
+    """The broker's address; skips (fails under CI=true) when no broker answers."""
+    try:
+        KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000).close()
+    except (KafkaError, OSError) as error:
+        message = f"no Kafka broker at {BOOTSTRAP} (start one with docker/kafka/broker.sh start): {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return BOOTSTRAP
+
+
+def require_prism() -> None:
+    from pipelines.runners import prism_path
+
+    if not prism_path().exists():
+        message = f"Prism runner not built at {prism_path()} (make prism)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class StreamJob:
+    """``marsad run`` on Kafka in its own process group, as a user would start it."""
+
+    def __init__(self, source: str, output: str, group: str, log_path: Path, *extra: str) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        command = [
+            sys.executable, "-m", "pipelines.cli", "run",
+            "--input", f"kafka://{BOOTSTRAP}/{source}",
+            "--output", f"kafka://{BOOTSTRAP}/{output}",
+            "--group", group, *extra,
+        ]  # fmt: skip
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int | None:
+        if self.alive():
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        # Prism runs as a child of the job: make sure nothing of the group outlives it.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self._log.close()
+        return self.process.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+class TopicReader:
+    """Accumulates every record of some topics, from the beginning."""
+
+    def __init__(self, topics: Iterable[str]) -> None:
+        self._consumer = KafkaConsumer(
+            *topics,
+            bootstrap_servers=BOOTSTRAP,
+            group_id=None,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        self.records: dict[str, list[dict]] = {topic: [] for topic in topics}
+
+    def poll_until(
+        self, done: Callable[[dict[str, list[dict]]], bool], timeout: float, job: StreamJob | None = None
+    ) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for records in self._consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    self.records[record.topic].append(orjson.loads(record.value))
+            if done(self.records):
+                return True
+            if job is not None and not job.alive():
+                raise AssertionError(f"the job exited early:\n{job.log_tail()}")
+        return False
+
+    def close(self) -> None:
+        self._consumer.close()
