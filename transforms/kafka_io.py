@@ -154,12 +154,23 @@ def plan_partitions(
         consumer.close()
 
 
+class _PartitionTracker(OffsetRestrictionTracker):
+    """An offset tracker that only splits at checkpoints. A runner-initiated split of an unbounded
+    range would cut at the middle of [offset, 2**63) and hand a reader a start offset that Kafka
+    has never heard of; a partition is read in order by one reader anyway."""
+
+    def try_split(self, fraction_of_remainder: float) -> tuple[OffsetRange, OffsetRange] | None:
+        if fraction_of_remainder > 0:
+            return None
+        return super().try_split(fraction_of_remainder)
+
+
 class _PartitionRestrictions(RestrictionProvider):
     def initial_restriction(self, plan: PartitionPlan) -> OffsetRange:
         return OffsetRange(plan.start, UNBOUNDED if plan.stop is None else plan.stop)
 
     def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
-        return OffsetRestrictionTracker(restriction)
+        return _PartitionTracker(restriction)
 
     def restriction_size(self, plan: PartitionPlan, restriction: OffsetRange) -> int:
         return 0 if restriction.stop == UNBOUNDED else restriction.size()
@@ -190,6 +201,9 @@ class _ReadPartitionDoFn(beam.DoFn):
             group_id=None,  # offsets are committed by the committer, after outputs are written
             enable_auto_commit=False,
             max_poll_records=self._max_poll_records,
+            # The broker holds a fetch until this much time passes or data arrives: it bounds the
+            # latency a quiet partition adds (the default, 500 ms, would dominate it).
+            fetch_max_wait_ms=50,
         )
 
     def teardown(self) -> None:
@@ -213,6 +227,8 @@ class _ReadPartitionDoFn(beam.DoFn):
         self._consumer.seek(tp, position)
         records = self._consumer.poll(timeout_ms=self._poll_ms).get(tp, [])
         for record in records:
+            if record.offset < position:
+                continue  # already claimed by this restriction's earlier reads
             if not tracker.try_claim(record.offset):
                 return
             moment = Timestamp(micros=record.timestamp * 1000)
