@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import gzip
 import itertools
+import re
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import orjson
@@ -20,7 +23,7 @@ from schemas.records import Article, DeadLetter
 from transforms.rules import AlertMatcher, load_rules
 from transforms.text import NormalizedText
 
-from .conftest import SEED_FILE, SEEDS
+from .conftest import ROOT, SEED_FILE, SEEDS
 from .kafka_support import BOOTSTRAP, StreamJob, TopicReader, require_broker, require_prism, unique_name
 
 pytestmark = pytest.mark.kafka
@@ -154,3 +157,26 @@ def test_restart_with_the_same_group_loses_nothing_and_repeats_no_alert(broker, 
     alerts_by_id = {a["alert_id"]: a for a in records[f"{prefix}.alerts"]}
     keys = [(a["rule_id"], a["article_id"]) for a in alerts_by_id.values()]
     assert len(keys) == len(set(keys)), "a re-delivered article raised an alert under a new id"
+
+
+def test_kafka_to_windowed_files_stops_at_the_end_offsets(broker, tmp_path):
+    source = unique_name("news")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n", encoding="utf-8")
+    assert main(["replay", str(SEED_FILE), str(bad), "--topic", source, "--bootstrap", broker, "--no-progress"]) == 0
+    out = tmp_path / "out"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", "run", "--input", f"kafka://{broker}/{source}", "--output", str(out),
+         "--group", unique_name("group"), "--stop-at-end", "--window-seconds", "3600"],
+        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert "articles read   2" in completed.stdout and "dead letters  1" in completed.stdout
+    # One file per kind and event-time window, named after the window.
+    alert_files = list(out.glob("alerts-*-00000-of-00001.jsonl"))
+    assert len(alert_files) == 1 and re.search(r"alerts-\d{4}-\d\d-\d\dT\d\d:00:00-", alert_files[0].name)
+    rules = {orjson.loads(line)["rule_id"] for line in alert_files[0].read_bytes().splitlines()}
+    assert rules == {"ceasefire", "truce", "postponement"}
+    (dead_file,) = out.glob("deadletter-*.jsonl")
+    (dead,) = [orjson.loads(line) for line in dead_file.read_bytes().splitlines()]
+    assert dead["raw"] == "{not json" and dead["origin"]["topic"] == source
