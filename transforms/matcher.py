@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 
+from transforms.morphology import verb_forms
 from transforms.text import NormalizedText, Token, fold, light, tokenize
 
 _CONJUNCTIONS = ("", "و", "ف")
@@ -64,6 +65,8 @@ def _suffix_variants(stem: str) -> list[str]:
             variants.append(base + "ه" if suffix.startswith("ت") or suffix == "ات" else base)
             if suffix == "ات":
                 variants.append(base)
+    if stem.endswith("ا") and len(stem) > _MIN_STEM + 1:  # accusative tanween: وقفاً لإطلاق النار
+        variants.append(stem[:-1])
     return variants
 
 
@@ -96,11 +99,17 @@ def english_forms(word: str) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
-    """One phrase to find. ``payload`` is whatever the caller needs back (a rule term, an actor)."""
+    """One phrase to find. ``payload`` is whatever the caller needs back (a rule term, an actor).
+
+    ``pos="verb"``: the first word is a verb lemma (أجّل) and matches all its forms (يؤجل، مؤجل،
+    تأجيل ...; see ``transforms.morphology``). ``strict_hamza``: hamzas must be written as in the
+    phrase (or its generated forms), so إرجاء does not match أرجاء.
+    """
 
     payload: Hashable
     text: str
     strict_hamza: bool = False
+    pos: str = "noun"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +123,32 @@ class PhraseHit:
 
 
 @dataclass(frozen=True, slots=True)
+class _Word:
+    forms: frozenset[str]  # folded forms that match
+    light_forms: dict[str, tuple[str, ...]] | None  # folded form -> hamza-exact forms (strict)
+
+
+@dataclass(frozen=True, slots=True)
 class _CompiledPhrase:
     payload: Hashable
     text: str
-    words: tuple[str, ...]  # folded
-    light_words: tuple[str, ...] | None  # for strict hamza
+    words: tuple[_Word, ...]
+
+
+def _compile_word(light_word: str, *, verb: bool, strict: bool) -> _Word:
+    if verb:
+        light_forms = set(verb_forms(light_word))
+    elif _is_arabic(fold(light_word)):
+        light_forms = {light_word}
+    else:
+        light_forms = english_forms(fold(light_word))
+    by_fold: dict[str, list[str]] = {}
+    for form in light_forms:
+        by_fold.setdefault(fold(form), []).append(form)
+    return _Word(
+        forms=frozenset(by_fold),
+        light_forms={k: tuple(v) for k, v in by_fold.items()} if strict else None,
+    )
 
 
 class PhraseMatcher:
@@ -129,44 +159,37 @@ class PhraseMatcher:
         # first-word form -> indexes of phrases that start with it
         self._index: dict[str, list[int]] = {}
         for phrase in phrases:
-            words = tuple(t.text for t in tokenize(fold(phrase.text)))
-            if not words:
+            # Verb lemmas keep their diacritics until analysed: the shadda tells form II (أجّل).
+            source = phrase.text if phrase.pos == "verb" else light(phrase.text)
+            light_words = [t.text for t in tokenize(light(phrase.text))]
+            if not light_words:
                 raise ValueError(f"phrase {phrase.text!r} has no words")
-            light_words = None
-            if phrase.strict_hamza:
-                light_words = tuple(t.text for t in tokenize(light(phrase.text)))
+            if phrase.pos == "verb":
+                first = source.split()[0]
+                words = [_compile_word(first, verb=True, strict=phrase.strict_hamza)]
+            else:
+                words = [_compile_word(light_words[0], verb=False, strict=phrase.strict_hamza)]
+            words += [_compile_word(w, verb=False, strict=phrase.strict_hamza) for w in light_words[1:]]
             number = len(self._phrases)
-            self._phrases.append(_CompiledPhrase(phrase.payload, phrase.text, words, light_words))
-            for form in self._surface_forms(words[0]):
+            self._phrases.append(_CompiledPhrase(phrase.payload, phrase.text, tuple(words)))
+            for form in words[0].forms:
                 self._index.setdefault(form, []).append(number)
 
     def __len__(self) -> int:
         return len(self._phrases)
 
     @staticmethod
-    def _surface_forms(word: str) -> set[str]:
-        return {word} if _is_arabic(word) else english_forms(word)
-
-    @staticmethod
     def _stems(token: str) -> tuple[tuple[str, int], ...]:
         return arabic_stems(token) if _is_arabic(token) else ((token, 0),)
 
-    def _word_matches(
-        self,
-        phrase: _CompiledPhrase,
-        position: int,
-        token: Token,
-        light_text: str | None,
-    ) -> bool:
-        word = phrase.words[position]
-        forms = self._surface_forms(word)
+    def _word_matches(self, word: _Word, token: Token, light_text: str | None) -> bool:
         for stem, proclitic_length in self._stems(token.text):
-            if stem not in forms:
+            if stem not in word.forms:
                 continue
-            if phrase.light_words is None or light_text is None:
+            if word.light_forms is None or light_text is None:
                 return True
             light_token = light_text[token.start + proclitic_length : token.end]
-            if light_token.startswith(phrase.light_words[position]):
+            if light_token.startswith(word.light_forms[stem]):
                 return True
         return False
 
@@ -185,8 +208,8 @@ class PhraseMatcher:
                 if last >= len(tokens):
                     continue
                 if all(
-                    self._word_matches(phrase, offset, tokens[index + offset], light_text)
-                    for offset in range(len(phrase.words))
+                    self._word_matches(word, tokens[index + offset], light_text)
+                    for offset, word in enumerate(phrase.words)
                 ):
                     hits.append(
                         PhraseHit(
