@@ -78,25 +78,24 @@ def _build_table(*, letters: bool) -> dict[int, str]:
 FOLD_TABLE = _build_table(letters=True)
 LIGHT_TABLE = _build_table(letters=False)
 _TABLE_CODES = frozenset(c for low, high in _TABLE_RANGES for c in range(low, high))
-
-
-def _needs_slow_path(text: str) -> bool:
-    return any(ord(c) not in _TABLE_CODES and c.casefold() != c for c in text)
+# Characters outside the precomputed ranges (rare in news: symbols, other scripts, emoji) are
+# folded one by one with the same camel-tools chain.
+_OUTSIDE_TABLE = re.compile("[^" + "".join(f"\\u{low:04x}-\\u{high - 1:04x}" for low, high in _TABLE_RANGES) + "]")
 
 
 def fold(text: str) -> str:
     """Normalise for matching: camel-tools folding plus digits, tatweel, invisibles, case."""
     out = text.translate(FOLD_TABLE)
-    if _needs_slow_path(out):
-        out = "".join(_fold_char(c, letters=True) for c in out)
+    if _OUTSIDE_TABLE.search(out):
+        out = _OUTSIDE_TABLE.sub(lambda m: _fold_char(m.group(), letters=True), out)
     return out
 
 
 def light(text: str) -> str:
     """Normalise but keep hamza, alef maksura and ta marbuta distinct (see module doc)."""
     out = text.translate(LIGHT_TABLE)
-    if _needs_slow_path(out):
-        out = "".join(_fold_char(c, letters=False) for c in out)
+    if _OUTSIDE_TABLE.search(out):
+        out = _OUTSIDE_TABLE.sub(lambda m: _fold_char(m.group(), letters=False), out)
     return out
 
 
