@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pipelines.graph import DEFAULT_RETENTION_SECONDS, GraphConfig
 from transforms.articles import InputError, default_seeds_dir
@@ -65,6 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     pace.add_argument("--speed", type=float, metavar="X", help="replay publication-time gaps X times faster")
     pace.add_argument("--as-fast-as-possible", action="store_true", help="no waiting (the default)")
     replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    rules = commands.add_parser("rules", help="work with alert rules")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    rules_test = rules_commands.add_parser("test", help="show which rules fire on a text, and why")
+    rules_test.add_argument("rules_file", metavar="RULES", help="a rules file (e.g. seeds/rules/default.yaml)")
+    source = rules_test.add_mutually_exclusive_group(required=True)
+    source.add_argument("--text", help="the text to test")
+    source.add_argument("--file", help="a text file to test (its whole content is the body)")
+    rules_test.add_argument("--title", default="", help="an optional title")
+    rules_test.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     return parser
 
 
@@ -158,7 +169,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, beam_args)
     if args.command == "replay":
         return _replay(args)
+    if args.command == "rules":
+        return _rules_test(args)
     return EXIT_USAGE
+
+
+def _rules_test(args: argparse.Namespace) -> int:
+    """Exit 0 when a rule fires, 1 when none does, 2 when the rules file is bad."""
+    from pipelines.rules_cli import rules_test
+
+    try:
+        text = args.text if args.text is not None else Path(args.file).read_text(encoding="utf-8")
+    except OSError as error:
+        print(f"marsad: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    colour = {"auto": None, "always": True, "never": False}[args.color]
+    try:
+        report, fired = rules_test(args.rules_file, text, args.title, colour)
+    except RulesError as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(report)
+    return 0 if fired else 1
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ keeps hamza, so that إرجاء ("postponement") does not fire on أرجاء ("t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -39,6 +40,8 @@ def _proclitic_stacks() -> tuple[str, ...]:
 
 
 PROCLITICS = _proclitic_stacks()
+# What can stand before a verb: conjunctions, the future س and the ل of purpose, never ال ب ك.
+VERB_PROCLITICS = frozenset({"", "و", "ف", "س", "وس", "فس", "ل", "ول", "فل"})
 # Folded forms (ة is folded to ه): pronoun suffixes, longest first.
 ENCLITICS = ("هما", "كما", "هم", "هن", "ها", "كم", "كن", "نا", "ني", "ه", "ك", "ي")
 # Number suffixes; those that start with ت restore a ta-marbuta noun (هدنتين -> هدنه).
@@ -110,6 +113,8 @@ class Phrase:
     text: str
     strict_hamza: bool = False
     pos: str = "noun"
+    exclude: frozenset[str] = frozenset()  # surface forms of the first word not to match (folded)
+    proclitics: frozenset[str] | None = None  # allowed prefix stacks of the first word (None: any)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,8 @@ class PhraseHit:
 class _Word:
     forms: frozenset[str]  # folded forms that match
     light_forms: dict[str, tuple[str, ...]] | None  # folded form -> hamza-exact forms (strict)
+    verbal: frozenset[str] = frozenset()  # folded verb forms: only VERB_PROCLITICS before them
+    proclitics: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,19 +142,26 @@ class _CompiledPhrase:
     words: tuple[_Word, ...]
 
 
-def _compile_word(light_word: str, *, verb: bool, strict: bool) -> _Word:
+def _compile_word(light_word: str, *, verb: bool, strict: bool, exclude: frozenset[str] = frozenset()) -> _Word:
+    verbal: frozenset[str] = frozenset()
     if verb:
-        light_forms = set(verb_forms(light_word))
+        verbal_forms, nominal_forms = verb_forms(light_word)
+        light_forms = set(verbal_forms | nominal_forms)
+        verbal = frozenset(fold(f) for f in verbal_forms) - {fold(f) for f in nominal_forms}
     elif _is_arabic(fold(light_word)):
         light_forms = {light_word}
     else:
         light_forms = english_forms(fold(light_word))
     by_fold: dict[str, list[str]] = {}
     for form in light_forms:
-        by_fold.setdefault(fold(form), []).append(form)
+        if fold(form) not in exclude:
+            by_fold.setdefault(fold(form), []).append(form)
+    if not by_fold:
+        raise ValueError(f"{light_word!r}: every form is excluded")
     return _Word(
         forms=frozenset(by_fold),
         light_forms={k: tuple(v) for k, v in by_fold.items()} if strict else None,
+        verbal=verbal,
     )
 
 
@@ -164,11 +178,15 @@ class PhraseMatcher:
             light_words = [t.text for t in tokenize(light(phrase.text))]
             if not light_words:
                 raise ValueError(f"phrase {phrase.text!r} has no words")
+            exclude = frozenset(fold(form) for form in phrase.exclude)
             if phrase.pos == "verb":
                 first = source.split()[0]
-                words = [_compile_word(first, verb=True, strict=phrase.strict_hamza)]
+                words = [_compile_word(first, verb=True, strict=phrase.strict_hamza, exclude=exclude)]
             else:
-                words = [_compile_word(light_words[0], verb=False, strict=phrase.strict_hamza)]
+                words = [_compile_word(light_words[0], verb=False, strict=phrase.strict_hamza, exclude=exclude)]
+            if phrase.proclitics is not None:
+                allowed = frozenset(fold(p) for p in phrase.proclitics) | {""}
+                words[0] = dataclasses.replace(words[0], proclitics=allowed)
             words += [_compile_word(w, verb=False, strict=phrase.strict_hamza) for w in light_words[1:]]
             number = len(self._phrases)
             self._phrases.append(_CompiledPhrase(phrase.payload, phrase.text, tuple(words)))
@@ -185,6 +203,11 @@ class PhraseMatcher:
     def _word_matches(self, word: _Word, token: Token, light_text: str | None) -> bool:
         for stem, proclitic_length in self._stems(token.text):
             if stem not in word.forms:
+                continue
+            stack = token.text[:proclitic_length]
+            if stem in word.verbal and stack not in VERB_PROCLITICS:
+                continue  # a verb takes no article or preposition: الأجل, لأجل are not أجّل
+            if word.proclitics is not None and stack not in word.proclitics:
                 continue
             if word.light_forms is None or light_text is None:
                 return True

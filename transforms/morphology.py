@@ -75,7 +75,8 @@ def _stems(r1: str, r2: str, r3: str, form: int) -> tuple[list[str], list[str], 
     if form == 2:
         return [r1 + r2 + r3], [r1 + r2 + r3], ["ت" + r1 + r2 + "ي" + r3, "م" + r1 + r2 + r3]
     if form == 3:
-        return [r1 + "ا" + r2 + r3], [r1 + "ا" + r2 + r3], ["م" + r1 + "ا" + r2 + r3, r1 + r2 + "ا" + r3]
+        # مفاعلة only: the other verbal noun, فِعال, collides with common words (هدأنا -> هدان).
+        return [r1 + "ا" + r2 + r3], [r1 + "ا" + r2 + r3], ["م" + r1 + "ا" + r2 + r3]
     if form == 4:
         return ["أ" + r1 + r2 + r3], [r1 + r2 + r3], ["إ" + r1 + r2 + "ا" + r3, "م" + r1 + r2 + r3]
     if form == 5:
@@ -94,17 +95,21 @@ def _stems(r1: str, r2: str, r3: str, form: int) -> tuple[list[str], list[str], 
 
 
 @lru_cache(maxsize=4096)
-def verb_forms(lemma: str) -> frozenset[str]:
-    """Undiacritised surface forms (hamza as written) of a verb lemma: perfect and imperfect in
-    every person (active and passive look alike without diacritics), the verbal noun and the
-    participles. Pronoun suffixes and prefixes such as و ف س are left to the matcher."""
+def verb_forms(lemma: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Undiacritised surface forms (hamza as written) of a verb lemma: (verbal, nominal).
+
+    Verbal: perfect and imperfect in every person (active and passive look alike without
+    diacritics). Nominal: the verbal noun and the participles, the only forms that can take the
+    article (التأجيل، المؤجل). Pronoun suffixes and prefixes such as و ف س are left to the matcher.
+    """
     root, form = analyse_verb(lemma)
-    forms: set[str] = set()
+    verbal: set[str] = set()
+    nominal: set[str] = set()
     for variant in _seats(root):
-        perfect, imperfect, nominal = _stems(variant[0], variant[1], variant[2], form)
+        perfect, imperfect, nouns = _stems(variant[0], variant[1], variant[2], form)
         for stem in perfect:
-            forms.update(stem + suffix for suffix in PERFECT_SUFFIXES)
+            verbal.update(stem + suffix for suffix in PERFECT_SUFFIXES)
         for stem in imperfect:
-            forms.update(prefix + stem + suffix for prefix in IMPERFECT_PREFIXES for suffix in IMPERFECT_SUFFIXES)
-        forms.update(nominal)
-    return frozenset(forms)
+            verbal.update(prefix + stem + suffix for prefix in IMPERFECT_PREFIXES for suffix in IMPERFECT_SUFFIXES)
+        nominal.update(nouns)
+    return frozenset(verbal), frozenset(nominal)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping, Sequence
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import yaml
 
 from schemas import SCHEMA_DIR
 from schemas.records import Alert, Article, Match
-from transforms.matcher import Phrase, PhraseMatcher
+from transforms.matcher import Phrase, PhraseHit, PhraseMatcher
 from transforms.text import NormalizedText
 
 SNIPPET_CONTEXT = 80
@@ -30,10 +31,29 @@ class RulesError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Context:
+    """Words that must (``near``) or must not (``not_near``) occur within ``within`` words."""
+
+    within: int
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Term:
     text: str
     lang: str
     strict_hamza: bool = False
+    weight: float = 1.0
+    pos: str = "noun"
+    near: Context | None = None
+    not_near: Context | None = None
+    fields: tuple[str, ...] | None = None  # None: the rule's fields
+    exclude: tuple[str, ...] = ()  # surface forms of a verb term that are not to fire
+    proclitics: tuple[str, ...] | None = None  # allowed prefixes (None: any)
+
+    def phrase(self, payload: Any) -> Phrase:
+        allowed = frozenset(self.proclitics) if self.proclitics is not None else None
+        return Phrase(payload, self.text, self.strict_hamza, self.pos, frozenset(self.exclude), allowed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +62,11 @@ class Rule:
     title: str
     severity: str
     fields: tuple[str, ...]
-    terms: tuple[Term, ...]
+    terms: tuple[Term, ...]  # any of these, weighted against the threshold
+    languages: tuple[str, ...] | None = None
+    threshold: float = 1.0
+    all_of: tuple[tuple[Term, ...], ...] = ()
+    none_of: tuple[Term, ...] = ()
 
 
 def _rules_schema() -> dict[str, Any]:
@@ -64,6 +88,36 @@ def _describe(error: jsonschema.ValidationError, document: Any) -> str:
     return f"{where}: {error.message}" if where else error.message
 
 
+def _context(raw: dict[str, Any] | None) -> Context | None:
+    return Context(raw["within"], tuple(raw["terms"])) if raw else None
+
+
+def _terms(raw: Mapping[str, list[Any]] | None, source: str, rule_id: str, where: str) -> tuple[Term, ...]:
+    terms = []
+    for lang, entries in (raw or {}).items():
+        for number, entry in enumerate(entries):
+            if isinstance(entry, str):
+                entry = {"text": entry}
+            term = Term(
+                text=entry["text"],
+                lang=lang,
+                strict_hamza=entry.get("strict_hamza", False),
+                weight=float(entry.get("weight", 1.0)),
+                pos=entry.get("pos", "noun"),
+                near=_context(entry.get("near")),
+                not_near=_context(entry.get("not_near")),
+                fields=tuple(entry["fields"]) if "fields" in entry else None,
+                exclude=tuple(entry.get("exclude", ())),
+                proclitics=tuple(entry["proclitics"]) if "proclitics" in entry else None,
+            )
+            try:  # compile alone, so that a bad term is reported with its rule and field
+                PhraseMatcher([term.phrase(None)])
+            except ValueError as error:
+                raise RulesError(f"{source}: rule {rule_id!r}, field '{where}.{lang}[{number}]': {error}") from error
+            terms.append(term)
+    return tuple(terms)
+
+
 def parse_rules(document: Any, source: str = "<rules>") -> list[Rule]:
     """Validate a parsed rules document and build the rules; raise RulesError naming what is wrong."""
     validator = jsonschema.Draft202012Validator(_rules_schema())
@@ -73,23 +127,23 @@ def parse_rules(document: Any, source: str = "<rules>") -> list[Rule]:
     rules: list[Rule] = []
     seen: set[str] = set()
     for raw in document["rules"]:
-        if raw["id"] in seen:
-            raise RulesError(f"{source}: rule {raw['id']!r}, field 'id': duplicate rule id")
-        seen.add(raw["id"])
-        terms = []
-        for lang, entries in raw["terms"].items():
-            for entry in entries:
-                if isinstance(entry, str):
-                    terms.append(Term(entry, lang))
-                else:
-                    terms.append(Term(entry["text"], lang, entry.get("strict_hamza", False)))
+        rule_id = raw["id"]
+        if rule_id in seen:
+            raise RulesError(f"{source}: rule {rule_id!r}, field 'id': duplicate rule id")
+        seen.add(rule_id)
         rules.append(
             Rule(
-                id=raw["id"],
-                title=raw.get("title", raw["id"]),
+                id=rule_id,
+                title=raw.get("title", rule_id),
                 severity=raw.get("severity", "medium"),
                 fields=tuple(raw.get("fields", ("title", "body"))),
-                terms=tuple(terms),
+                terms=_terms(raw.get("terms"), source, rule_id, "terms"),
+                languages=tuple(raw["languages"]) if "languages" in raw else None,
+                threshold=float(raw.get("threshold", 1.0)),
+                all_of=tuple(
+                    _terms(group, source, rule_id, f"all_of[{n}]") for n, group in enumerate(raw.get("all_of", []))
+                ),
+                none_of=_terms(raw.get("none_of"), source, rule_id, "none_of"),
             )
         )
     return rules
@@ -118,16 +172,151 @@ def snippet(text: str, start: int, end: int, context: int = SNIPPET_CONTEXT) -> 
     return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
 
 
+# Where a term sits in its rule: ("any", 0), ("all", group number) or ("none", 0).
+Slot = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleOutcome:
+    """Why a rule did or did not fire on an article: what ``marsad rules test`` shows."""
+
+    rule: Rule
+    fired: bool
+    matches: tuple[Match, ...]
+    score: float
+    reason: str
+
+
+@dataclass
+class _TermHits:
+    term: Term
+    slot: Slot
+    hits: list[tuple[str, PhraseHit]]
+
+
+_SENTENCE_END = re.compile(r"[.!?؟؛;\n]")
+
+
+def sentence_ends(text: str) -> list[int]:
+    """Offsets of sentence-ending punctuation, for keeping proximity inside a sentence."""
+    return [m.start() for m in _SENTENCE_END.finditer(text)]
+
+
 class AlertMatcher:
-    """All rules compiled into one phrase index; evaluates an article in one pass per field."""
+    """All rules compiled into one phrase index (terms and their context words). Per article one
+    pass per field finds every occurrence; only rules with a term among them are evaluated, so
+    the cost grows with what the article contains, not with the number of rules."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         self.rules = list(rules)
-        self._matcher = PhraseMatcher(
-            Phrase(payload=(number, term.text), text=term.text, strict_hamza=term.strict_hamza)
-            for number, rule in enumerate(self.rules)
-            for term in rule.terms
-        )
+        phrases: list[Phrase] = []
+        for number, rule in enumerate(self.rules):
+            slots: list[tuple[Slot, tuple[Term, ...]]] = [(("any", 0), rule.terms), (("none", 0), rule.none_of)]
+            slots += [(("all", n), group) for n, group in enumerate(rule.all_of)]
+            for slot, terms in slots:
+                for index, term in enumerate(terms):
+                    key = (number, slot, index)
+                    phrases.append(term.phrase(("term", key)))
+                    for kind, context in (("near", term.near), ("not_near", term.not_near)):
+                        for word in context.terms if context else ():
+                            phrases.append(Phrase(("context", key, kind), word))
+        self._matcher = PhraseMatcher(phrases)
+
+    def _term(self, key: tuple[int, Slot, int]) -> Term:
+        number, (kind, group), index = key
+        rule = self.rules[number]
+        terms = {"any": rule.terms, "none": rule.none_of}.get(kind) or rule.all_of[group]
+        return terms[index]
+
+    def evaluate(self, article: Article, fields: Mapping[str, NormalizedText]) -> list[RuleOutcome]:
+        """Outcomes of every rule with at least one term in the article, in rule order."""
+        terms: dict[tuple[int, Slot, int], _TermHits] = {}
+        contexts: dict[tuple[tuple[int, Slot, int], str, str], list[PhraseHit]] = {}
+        ends_by_field = {name: sentence_ends(normalized.text) for name, normalized in fields.items()}
+        for field_name, normalized in fields.items():
+            for hit in self._matcher.find(normalized):
+                kind, key, *rest = hit.payload  # type: ignore[misc]
+                if kind == "term":
+                    entry = terms.setdefault(key, _TermHits(self._term(key), key[1], []))
+                    entry.hits.append((field_name, hit))
+                else:
+                    contexts.setdefault((key, rest[0], field_name), []).append(hit)
+        by_rule: dict[int, list[tuple[tuple[int, Slot, int], _TermHits]]] = {}
+        for key, entry in terms.items():
+            by_rule.setdefault(key[0], []).append((key, entry))
+        outcomes = []
+        for number in sorted(by_rule):
+            rule = self.rules[number]
+            valid: dict[tuple[int, Slot, int], list[Match]] = {}
+            for key, entry in by_rule[number]:
+                scope = entry.term.fields or rule.fields
+                kept = [
+                    self._match(fields[f], f, entry.term, hit)
+                    for f, hit in entry.hits
+                    if f in scope and self._context_allows(entry.term, hit, contexts, key, f, ends_by_field[f])
+                ]
+                if kept:
+                    valid[key] = kept
+            outcomes.append(self._decide(rule, number, valid, article))
+        return outcomes
+
+    @staticmethod
+    def _context_allows(
+        term: Term,
+        hit: PhraseHit,
+        contexts: Mapping[tuple[tuple[int, Slot, int], str, str], list[PhraseHit]],
+        key: tuple[int, Slot, int],
+        field_name: str,
+        ends: list[int],
+    ) -> bool:
+        # Context counts within the same sentence only: "... النظر في القضية. أجلت السلطات السكان"
+        sentence = bisect_right(ends, hit.start)
+
+        def near(context: Context, kind: str) -> bool:
+            return any(
+                max(0, other.first_token - hit.last_token, hit.first_token - other.last_token) <= context.within
+                and bisect_right(ends, other.start) == sentence
+                for other in contexts.get((key, kind, field_name), ())
+                if (other.first_token, other.last_token) != (hit.first_token, hit.last_token)
+            )
+
+        if term.near and not near(term.near, "near"):
+            return False
+        return not (term.not_near and near(term.not_near, "not_near"))
+
+    @staticmethod
+    def _match(normalized: NormalizedText, field_name: str, term: Term, hit: PhraseHit) -> Match:
+        start, end = normalized.to_original(hit.start, hit.end)
+        return Match(term=term.text, text=normalized.original[start:end], field=field_name, start=start, end=end)
+
+    @staticmethod
+    def _decide(
+        rule: Rule, number: int, valid: Mapping[tuple[int, Slot, int], list[Match]], article: Article
+    ) -> RuleOutcome:
+        def slot_keys(kind: str, group: int = 0) -> list[tuple[int, Slot, int]]:
+            return [k for k in valid if k[1] == (kind, group)]
+
+        def matches_of(keys: Iterable[tuple[int, Slot, int]]) -> tuple[Match, ...]:
+            return tuple(m for k in keys for m in valid[k])
+
+        any_keys = slot_keys("any")
+        score = sum(rule.terms[k[2]].weight for k in any_keys)
+        positive = any_keys + [k for n in range(len(rule.all_of)) for k in slot_keys("all", n)]
+        found = _dedupe_matches(matches_of(positive))
+        if rule.languages and article.lang not in rule.languages:
+            return RuleOutcome(rule, False, found, score, f"article language {article.lang!r} not in {rule.languages}")
+        vetoes = slot_keys("none")
+        if vetoes:
+            veto = matches_of(vetoes)[0]
+            return RuleOutcome(rule, False, found, score, f"excluded by {veto.term!r} ({veto.text!r})")
+        for n in range(len(rule.all_of)):
+            if not slot_keys("all", n):
+                return RuleOutcome(rule, False, found, score, f"all_of group {n + 1} has no match")
+        if rule.terms and score < rule.threshold:
+            return RuleOutcome(rule, False, found, score, f"score {score:g} below threshold {rule.threshold:g}")
+        if not found:
+            return RuleOutcome(rule, False, found, score, "no term fired in the rule's fields or context")
+        return RuleOutcome(rule, True, found, score, "fired")
 
     def alerts(
         self,
@@ -136,28 +325,11 @@ class AlertMatcher:
         detected_at: str,
         story_id: str | None = None,
     ) -> list[Alert]:
-        matches_by_rule: dict[int, list[Match]] = {}
-        for field_name, normalized in fields.items():
-            for hit in self._matcher.find(normalized):
-                number, term = hit.payload  # type: ignore[misc]
-                if field_name not in self.rules[number].fields:
-                    continue
-                start, end = normalized.to_original(hit.start, hit.end)
-                matches_by_rule.setdefault(number, []).append(
-                    Match(term=term, text=normalized.original[start:end], field=field_name, start=start, end=end)
-                )
         alerts = []
-        for number in sorted(matches_by_rule):
-            rule = self.rules[number]
-            # Two terms of one rule can cover the same words (هدنة and its plural هدن): report the
-            # words once, under the longest term.
-            by_span: dict[tuple[str, int, int], Match] = {}
-            for match in matches_by_rule[number]:
-                key = (match.field, match.start, match.end)
-                if key not in by_span or len(match.term) > len(by_span[key].term):
-                    by_span[key] = match
-            matches = sorted(by_span.values(), key=lambda m: (m.field != "title", m.start))
-            first = matches[0]
+        for outcome in self.evaluate(article, fields):
+            if not outcome.fired:
+                continue
+            rule, first = outcome.rule, outcome.matches[0]
             alerts.append(
                 Alert(
                     alert_id=alert_id(rule.id, article.id),
@@ -166,7 +338,7 @@ class AlertMatcher:
                     story_id=story_id,
                     lang=article.lang,
                     severity=rule.severity,
-                    matches=tuple(matches),
+                    matches=outcome.matches,
                     snippet=snippet(article.field_text(first.field), first.start, first.end),
                     published=article.published,
                     detected_at=detected_at,
@@ -174,3 +346,16 @@ class AlertMatcher:
                 )
             )
         return alerts
+
+
+def _dedupe_matches(matches: Iterable[Match]) -> tuple[Match, ...]:
+    """Report each stretch of text once: of matches that cover the same words (هدنة and its plural
+    هدن) or lie inside another (إطلاق النار inside وقف إطلاق النار), the longest; title first."""
+    ordered = sorted(matches, key=lambda m: (m.field != "title", m.field, m.start, -(m.end - m.start), -len(m.term)))
+    kept: list[Match] = []
+    for match in ordered:
+        last = kept[-1] if kept else None
+        if last is not None and last.field == match.field and last.start <= match.start and match.end <= last.end:
+            continue
+        kept.append(match)
+    return tuple(kept)
