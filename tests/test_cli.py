@@ -82,3 +82,21 @@ def test_bad_rules_file_stops_before_reading(tmp_path, capsys):
 def test_bad_input_path_is_a_clear_error(tmp_path, capsys, bad):
     assert main(["run", "--input", str(ROOT / bad) if bad == "README.md" else bad, "--output", str(tmp_path)]) == 2
     assert "marsad: input" in capsys.readouterr().err
+
+
+def test_rules_test_explains_what_fires_and_why(capsys):
+    rules = str(ROOT / "seeds" / "rules" / "default.yaml")
+    text = "أعلنت الخارجية إرجاءَ الاجتماع، وانتشرت الفوضى في أرجاء البلاد."
+    assert main(["rules", "test", rules, "--text", text, "--color", "always"]) == 0
+    out = capsys.readouterr().out
+    assert "postponement (Postponement): FIRES" in out
+    assert "\033[1;31mإرجاءَ\033[0m" in out and "body[15:21]" in out
+    assert out.count("\033[1;31m") == 1  # أرجاء ("throughout") is not marked
+
+
+def test_rules_test_exits_1_when_nothing_fires(capsys, tmp_path):
+    rules = str(ROOT / "seeds" / "rules" / "default.yaml")
+    source = tmp_path / "article.txt"
+    source.write_text("افتتح معرض الكتاب من أجل القراء.", encoding="utf-8")
+    assert main(["rules", "test", rules, "--file", str(source), "--color", "never"]) == 1
+    assert "postponement (Postponement): does not fire — its terms occur only where" in capsys.readouterr().out

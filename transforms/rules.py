@@ -312,10 +312,11 @@ class AlertMatcher:
         for n in range(len(rule.all_of)):
             if not slot_keys("all", n):
                 return RuleOutcome(rule, False, found, score, f"all_of group {n + 1} has no match")
+        if not found:
+            reason = "its terms occur only where their context rules them out (near, not_near, fields)"
+            return RuleOutcome(rule, False, found, score, reason)
         if rule.terms and score < rule.threshold:
             return RuleOutcome(rule, False, found, score, f"score {score:g} below threshold {rule.threshold:g}")
-        if not found:
-            return RuleOutcome(rule, False, found, score, "no term fired in the rule's fields or context")
         return RuleOutcome(rule, True, found, score, "fired")
 
     def alerts(

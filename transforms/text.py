@@ -99,6 +99,16 @@ def light(text: str) -> str:
     return out
 
 
+# Characters that fold to nothing, and a pattern for those that may fold to more than one.
+_VANISHING = frozenset(chr(code) for code, folded in FOLD_TABLE.items() if folded == "")
+_EXPANDING = re.compile(
+    "["
+    + "".join(re.escape(chr(code)) for code, folded in FOLD_TABLE.items() if len(folded) > 1)
+    + "]|"
+    + _OUTSIDE_TABLE.pattern
+)
+
+
 def _fold_one(char: str) -> str:
     folded = FOLD_TABLE.get(ord(char))
     if folded is not None:
@@ -121,9 +131,13 @@ class NormalizedText:
     @cached_property
     def _starts(self) -> list[int]:
         # _starts[i] is the original index of the character that produced folded char i.
-        starts: list[int] = []
-        for index, char in enumerate(self.original):
-            starts.extend([index] * len(_fold_one(char)))
+        if not _EXPANDING.search(self.original):
+            # Usual case: every character folds to one character or to none (diacritics).
+            starts = [index for index, char in enumerate(self.original) if char not in _VANISHING]
+        else:
+            starts = []
+            for index, char in enumerate(self.original):
+                starts.extend([index] * len(_fold_one(char)))
         if len(starts) != len(self.text):  # pragma: no cover - guarded by property tests
             raise AssertionError("offset map out of step with folded text")
         return starts
