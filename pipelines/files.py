@@ -32,6 +32,9 @@ class RunSummary:
     stage_errors: int
     alerts: int
     events: int
+    stories: int = 0
+    alert_revisions: int = 0
+    state_bytes_per_article: float = 0.0
 
     @property
     def reconciled(self) -> bool:
@@ -46,8 +49,10 @@ class RunSummary:
             f"  near-duplicate {self.near_duplicate}",
             f"  dead letters  {self.dead_letters}",
             f"  ({verdict}: read = unique + duplicates + near-duplicates + dead letters)",
-            f"alerts          {self.alerts}",
+            f"stories         {self.stories} (articles about one event share a story)",
+            f"alerts          {self.alerts} (one per rule and story; {self.alert_revisions} revisions as stories grew)",
             f"events          {self.events}",
+            f"dedup state     {self.state_bytes_per_article:.0f} bytes per article remembered",
             f"stage errors    {self.stage_errors} (alert/event failures, also in deadletter files)",
         ]
         return "\n".join(lines)
@@ -74,7 +79,13 @@ def clear_previous_outputs(output_dir: str) -> None:
 
 
 def summary_from_metrics(result: beam.runners.runner.PipelineResult) -> RunSummary:
-    counters = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]
+    metrics = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))
+    counters = metrics["counters"]
+    state = [
+        d.committed or d.attempted for d in metrics["distributions"] if d.key.metric.name == "state_bytes_per_article"
+    ]
+    state_sum = sum(d.sum for d in state if d)
+    state_count = sum(d.count for d in state if d)
     totals: dict[str, int] = {}
     for counter in counters:
         value = counter.committed if counter.committed is not None else counter.attempted
@@ -88,6 +99,9 @@ def summary_from_metrics(result: beam.runners.runner.PipelineResult) -> RunSumma
         stage_errors=totals.get("stage_errors", 0),
         alerts=totals.get("alerts", 0),
         events=totals.get("events", 0),
+        stories=totals.get("stories", 0),
+        alert_revisions=totals.get("alert_revisions", 0),
+        state_bytes_per_article=state_sum / state_count if state_count else 0.0,
     )
 
 

@@ -1,8 +1,8 @@
 """The one pipeline graph behind every mode (batch files, Kafka stream, archive replay).
 
-    source (files | Kafka) ─> RawRecords ─ Parse ─ Deduplicate ─ Analyze ─> results ─┬─> sinks
-                 │                           │          │        (article + its alerts, │
-                 └── read failures ──────────┴──────────┴─> lost  events, stage errors) ┘
+    source (files | Kafka) ─> RawRecords ─ Parse ─ Prepare ─ StoryIndex ─ Events ─> results ─┬─> sinks
+                 │                           │        │          │   (article + its story's   │
+                 └── read failures ──────────┴────────┴──────────┴─> lost  alerts, events)    ┘
 
 Modes differ only in the source they feed in and the sinks they attach to ``GraphOutputs``.
 """
@@ -18,7 +18,7 @@ from transforms.articles import default_seeds_dir
 from transforms.events import EventType, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
-from transforms.stages import DEAD, AnalyzeArticles, Deduplicate, ParseArticles, count_lost_article
+from transforms.stages import DEAD, ParseArticles, StoryClustering, count_lost_article
 
 DEFAULT_RETENTION_SECONDS = 72 * 3600
 
@@ -70,12 +70,12 @@ def build_graph(
 ) -> GraphOutputs:
     """Apply marsad's stages to a PCollection of RawRecords."""
     parsed = records | "Parse" >> ParseArticles()
-    deduplicated = parsed.articles | "Deduplicate" >> Deduplicate(config.retention_seconds)
-    results = deduplicated["articles"] | "Analyze" >> AnalyzeArticles(
-        config.rules, config.event_types, config.gazetteer
+    clustered = parsed.articles | "Stories" >> StoryClustering(
+        config.rules, config.event_types, config.gazetteer, config.retention_seconds
     )
+    results = clustered["results"]
     lost = (
-        (source_dead_letters, parsed[DEAD], deduplicated[DEAD])
+        (source_dead_letters, parsed[DEAD], clustered[DEAD])
         | "LostArticles" >> beam.Flatten()
         | "CountLost" >> beam.Map(count_lost_article)
     )

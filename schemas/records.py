@@ -155,10 +155,15 @@ class Alert(_JsonRecord):
     published: str | None
     detected_at: str
     title: str = ""
+    # One alert per (rule, story): later articles of the story raise a new revision of it.
+    mention_count: int = 1
+    article_ids: tuple[str, ...] = ()
+    revision: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["matches"] = [m.to_dict() for m in self.matches]
+        out["article_ids"] = list(self.article_ids)
         return out
 
     @classmethod
@@ -175,6 +180,9 @@ class Alert(_JsonRecord):
             published=data.get("published"),
             detected_at=data["detected_at"],
             title=data.get("title", ""),
+            mention_count=data.get("mention_count", 1),
+            article_ids=tuple(data.get("article_ids", ())),
+            revision=data.get("revision", 1),
         )
 
 

@@ -58,8 +58,16 @@ def test_malformed_line_is_a_dead_letter_and_the_run_says_so(tmp_path, capsys, s
     assert "dead letters  1" in printed and "articles read   4" in printed and "(reconciled" in printed
     (dead,) = read_jsonl(out_dir, "deadletter")
     assert dead["origin"] == {"file": str(source), "line": 2} and dead["raw"] == "{oops"
-    assert sorted(a["id"] for a in read_jsonl(out_dir, "articles")) == ["a0", "a1", "a2"]
-    assert {a["article_id"] for a in read_jsonl(out_dir, "alerts")} == {"a0", "a1", "a2"}
+    articles = {a["id"]: a["dedup"] for a in read_jsonl(out_dir, "articles")}
+    assert sorted(articles) == ["a0", "a1", "a2"]
+    # a1 and a2 reprint a0 (one character added): one story, so one alert per rule, revised twice.
+    assert [articles[i]["status"] for i in ("a0", "a1", "a2")] == ["unique", "near_duplicate", "near_duplicate"]
+    assert len({d["story_id"] for d in articles.values()}) == 1
+    alerts = read_jsonl(out_dir, "alerts")
+    latest = {a["rule_id"]: a for a in alerts if a["revision"] == 3}
+    assert set(latest) == {"ceasefire", "truce", "postponement"}
+    assert all(a["article_ids"] == ["a0", "a1", "a2"] and a["mention_count"] == 3 for a in latest.values())
+    assert len({a["alert_id"] for a in alerts}) == 3
 
 
 def test_rerun_replaces_previous_outputs(tmp_path):

@@ -9,23 +9,26 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import math
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import Timestamp
 
 from schemas.records import Alert, Article, DeadLetter, Event
 from transforms.articles import RawRecord, event_time_ms, parse_record, read_file
-from transforms.dedup import canonical_url, content_fingerprint, duplicate_of, first_of_story
+from transforms.dedup import canonical_url, content_fingerprint
 from transforms.events import EventExtractor, EventType
 from transforms.gazetteer import Entry, Gazetteer
 from transforms.rules import AlertMatcher, Rule
+from transforms.similarity import Signature, signature
+from transforms.stories import DEFAULT_THRESHOLDS, StoryIndex, Thresholds
 from transforms.text import NormalizedText
 
 log = logging.getLogger(__name__)
@@ -96,104 +99,6 @@ class ParseArticles(beam.PTransform):
         return records | beam.ParDo(_ParseDoFn()).with_outputs(DEAD, main="articles")
 
 
-class _FirstSeenDoFn(beam.DoFn):
-    """Per key, the first article within the retention window is unique and later ones are its
-    duplicates. The state expires with an event-time timer so memory stays bounded."""
-
-    FIRST = ReadModifyWriteStateSpec("first", PickleCoder())
-    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
-
-    def __init__(self, retention_seconds: int) -> None:
-        self._retention = Duration(seconds=retention_seconds)
-
-    def process(
-        self,
-        element: tuple[str, Article],
-        timestamp: Timestamp = beam.DoFn.TimestampParam,
-        first: Any = beam.DoFn.StateParam(FIRST),
-        expiry: Any = beam.DoFn.TimerParam(EXPIRY),
-    ) -> Iterable[Any]:
-        _, article = element
-        seen = first.read()
-        if seen is None:
-            dedup = article.dedup if article.dedup and article.dedup.status != "unique" else first_of_story(article)
-            first.write((article.id, dedup.story_id))
-            expiry.set(timestamp + self._retention)
-            yield dataclasses.replace(article, dedup=dedup)
-            return
-        original_id, story_id = seen
-        if original_id == article.id:  # the same article delivered again (at-least-once input)
-            yield dataclasses.replace(article, dedup=first_of_story(article))
-            return
-        yield dataclasses.replace(article, dedup=duplicate_of(original_id, story_id))
-
-    @on_timer(EXPIRY)
-    def expire(self, first: Any = beam.DoFn.StateParam(FIRST)) -> None:
-        first.clear()
-
-
-def _keyed_by(key_fn: Callable[[Article], str | None], stage: str) -> beam.DoFn:
-    class _KeyDoFn(beam.DoFn):
-        def process(self, article: Article) -> Iterable[Any]:
-            try:
-                key = key_fn(article)
-            except Exception as error:
-                yield beam.pvalue.TaggedOutput(DEAD, _stage_failure(stage, article, error))
-                return
-            if key is None:
-                yield beam.pvalue.TaggedOutput("unkeyed", article)
-            else:
-                yield (key, article)
-
-    return _KeyDoFn()
-
-
-class Deduplicate(beam.PTransform):
-    """Exact duplicates: same folded body, or same canonical URL, within the retention window.
-
-    Output ``articles``: every input article once, with its ``dedup`` record; ``DEAD``: failures.
-    """
-
-    def __init__(self, retention_seconds: int) -> None:
-        super().__init__()
-        self._retention_seconds = retention_seconds
-
-    def expand(self, articles: beam.PCollection[Article]) -> dict[str, beam.PCollection]:
-        by_body = articles | "KeyByBody" >> beam.ParDo(_keyed_by(content_fingerprint, "dedup")).with_output_types(
-            tuple[str, Article]
-        ).with_outputs(DEAD, "unkeyed", main="keyed")
-        body_checked = by_body.keyed | "FirstBody" >> beam.ParDo(_FirstSeenDoFn(self._retention_seconds))
-        unique_bodies, body_duplicates = body_checked | "ByBodyStatus" >> beam.Partition(
-            lambda a, _: 0 if a.dedup.status == "unique" else 1, 2
-        )
-        by_url = unique_bodies | "KeyByUrl" >> beam.ParDo(
-            _keyed_by(lambda a: canonical_url(a.url), "dedup")
-        ).with_output_types(tuple[str, Article]).with_outputs(DEAD, "unkeyed", main="keyed")
-        url_checked = by_url.keyed | "FirstUrl" >> beam.ParDo(_FirstSeenDoFn(self._retention_seconds))
-        deduplicated = (
-            url_checked,
-            by_url.unkeyed,
-            body_duplicates,
-        ) | "AllArticles" >> beam.Flatten()
-        dead = (
-            by_body[DEAD],
-            by_url[DEAD],
-            by_body.unkeyed | "NoBodyKey" >> beam.Map(_no_key),
-        ) | "DedupDead" >> beam.Flatten()
-        return {"articles": deduplicated, DEAD: dead}
-
-
-def _no_key(article: Article) -> DeadLetter:
-    # content_fingerprint never returns None; an article reaching here is a bug worth seeing.
-    return DeadLetter(
-        reason="no content fingerprint",
-        stage="dedup",
-        origin={**(article.origin or {}), "article_id": article.id},
-        raw=article.to_json().decode(),
-        article_id=article.id,
-    )
-
-
 def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
@@ -213,54 +118,202 @@ class ArticleResult:
     stage_errors: tuple[DeadLetter, ...] = ()
 
 
-class _AnalyzeDoFn(beam.DoFn):
-    def __init__(self, rules: Sequence[Rule], event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """An article with what the (parallel) preparation computed for the story stage."""
+
+    article: Article
+    fingerprint: str
+    url: str | None
+    signature: Signature
+    alerts: tuple[Alert, ...]
+    stage_errors: tuple[DeadLetter, ...]
+
+
+class _PrepareDoFn(beam.DoFn):
+    """The expensive, parallel part: fingerprints, MinHash signatures, rule matching."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
         self._rules = list(rules)
-        self._event_types = list(event_types)
-        self._entries = list(entries)
-        self._alerts: AlertMatcher | None = None
-        self._events: EventExtractor | None = None
+        self._matcher: AlertMatcher | None = None
 
     def setup(self) -> None:
-        # Compiled once per worker from the rules' data, not pickled with the DoFn.
-        self._alerts = AlertMatcher(self._rules)
-        self._events = EventExtractor(self._event_types, Gazetteer(self._entries))
+        self._matcher = AlertMatcher(self._rules)  # compiled once per worker, not pickled
 
-    def process(self, article: Article) -> Iterable[ArticleResult]:
-        assert self._alerts is not None and self._events is not None
-        _counter(article.dedup.status if article.dedup else "unknown").inc()
-        if article.dedup is None or article.dedup.status != "unique":
-            # Each story is reported once: alerts and events come from its first article.
-            yield ArticleResult(article)
+    def process(self, article: Article) -> Iterable[Any]:
+        assert self._matcher is not None
+        try:
+            prepared_signature = signature(article.title, article.body)
+            fingerprint = content_fingerprint(article)
+            url = canonical_url(article.url)
+        except Exception as error:
+            yield beam.pvalue.TaggedOutput(DEAD, _stage_failure("dedup", article, error))
             return
-        story = article.dedup.story_id
         alerts: list[Alert] = []
-        events: list[Event] = []
         errors: list[DeadLetter] = []
         try:
-            alerts = self._alerts.alerts(article, _fields_of(article), _now_iso(), story)
+            alerts = self._matcher.alerts(article, _fields_of(article), _now_iso())
         except Exception as error:
             errors.append(_stage_failure("alerts", article, error))
+        prepared = _Prepared(article, fingerprint, url, prepared_signature, tuple(alerts), tuple(errors))
+        # One key: the story index sees every article (see StoryClustering).
+        yield ("stories", prepared)
+
+
+def _seconds(timestamp: Timestamp) -> float:
+    return timestamp.micros / 1e6
+
+
+class _StoryDoFn(beam.DoFn):
+    """The story index as keyed state. The log of decisions (BagState) is the state; the
+    StoryIndex in the worker is a cache rebuilt from it whenever it is not known to match (a
+    new worker, a retried bundle). An event-time timer sweeps out what the retention window no
+    longer covers, at most once an hour of event time, so the log stays bounded."""
+
+    LOG = BagStateSpec("log", PickleCoder())
+    LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
+    SWEEP_AT = ReadModifyWriteStateSpec("sweep_at", PickleCoder())
+    SWEEP = TimerSpec("sweep", TimeDomain.WATERMARK)
+
+    def __init__(self, retention_seconds: int, thresholds: Thresholds) -> None:
+        self._retention = retention_seconds
+        self._thresholds = thresholds
+        self._index: StoryIndex | None = None
+        self._cached_log_size = -1
+
+    def _index_for(self, log: Any, log_size: int) -> StoryIndex:
+        if self._index is None or self._cached_log_size != log_size:
+            self._index = StoryIndex(self._retention, self._thresholds)
+            for record in log.read():
+                self._index.replay(record)
+            self._cached_log_size = log_size
+        return self._index
+
+    def process(
+        self,
+        element: tuple[str, _Prepared],
+        timestamp: Timestamp = beam.DoFn.TimestampParam,
+        log: Any = beam.DoFn.StateParam(LOG),
+        log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
+        sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
+        sweep: Any = beam.DoFn.TimerParam(SWEEP),
+    ) -> Iterable[Any]:
+        _, prepared = element
+        size = log_size.read() or 0
+        index = self._index_for(log, size)
+        article = prepared.article
         try:
-            if article.body:
-                events = self._events.extract(article, NormalizedText(article.body), story)
+            created_before = index.stories_created
+            dedup = index.decide(
+                article.id, _seconds(timestamp), prepared.fingerprint, prepared.url, prepared.signature
+            )
+            alerts = tuple(index.story_alert(alert, dedup.story_id) for alert in prepared.alerts)
         except Exception as error:
-            errors.append(_stage_failure("events", article, error))
-        _counter("alerts").inc(len(alerts))
+            yield beam.pvalue.TaggedOutput(DEAD, _stage_failure("dedup", article, error))
+            return
+        new_records = index.drain_log()
+        for record in new_records:
+            log.add(record)
+        size += len(new_records)
+        log_size.write(size)
+        self._cached_log_size = size
+        _counter("stories").inc(index.stories_created - created_before)
+        Metrics.distribution(METRICS_NAMESPACE, "state_bytes_per_article").update(index.last_entry_bytes)
+        # Sweep when the oldest remembered article leaves the window, rounded up to the hour.
+        oldest = index.oldest()
+        if oldest is not None:
+            due = math.ceil((oldest + self._retention) / 3600) * 3600
+            scheduled = sweep_at.read()
+            if scheduled is None or due < scheduled:
+                sweep.set(Timestamp(seconds=due))
+                sweep_at.write(due)
+        yield _Prepared(dataclasses.replace(article, dedup=dedup), prepared.fingerprint, prepared.url,
+                        prepared.signature, alerts, prepared.stage_errors)  # fmt: skip
+
+    @on_timer(SWEEP)
+    def sweep(
+        self,
+        fired_at: Timestamp = beam.DoFn.TimestampParam,
+        log: Any = beam.DoFn.StateParam(LOG),
+        log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
+        sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
+        sweep: Any = beam.DoFn.TimerParam(SWEEP),
+    ) -> None:
+        index = self._index_for(log, log_size.read() or 0)
+        index.expire(_seconds(fired_at))
+        survivors = index.snapshot()
+        log.clear()
+        for record in survivors:
+            log.add(record)
+        log_size.write(len(survivors))
+        self._cached_log_size = len(survivors)
+        sweep_at.clear()
+        oldest = index.oldest()
+        if oldest is not None:
+            # Strictly later than now: a timer set for the time it fires at would fire forever.
+            due = max(math.ceil((oldest + self._retention) / 3600) * 3600, _seconds(fired_at) + 3600)
+            sweep.set(Timestamp(seconds=due))
+            sweep_at.write(due)
+
+
+class _EventsDoFn(beam.DoFn):
+    def __init__(self, event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
+        self._event_types = list(event_types)
+        self._entries = list(entries)
+        self._extractor: EventExtractor | None = None
+
+    def setup(self) -> None:
+        self._extractor = EventExtractor(self._event_types, Gazetteer(self._entries))
+
+    def process(self, prepared: _Prepared) -> Iterable[ArticleResult]:
+        assert self._extractor is not None
+        article = prepared.article
+        _counter(article.dedup.status if article.dedup else "unknown").inc()
+        _counter("alert_revisions").inc(len(prepared.alerts))
+        _counter("alerts").inc(sum(1 for alert in prepared.alerts if alert.revision == 1))
+        events: list[Event] = []
+        errors = list(prepared.stage_errors)
+        # A story's events come from its articles with new text: copies and reprints add none.
+        if article.dedup is not None and article.dedup.status == "unique" and article.body:
+            try:
+                events = self._extractor.extract(article, NormalizedText(article.body), article.dedup.story_id)
+            except Exception as error:
+                errors.append(_stage_failure("events", article, error))
         _counter("events").inc(len(events))
         _counter("stage_errors").inc(len(errors))
-        yield ArticleResult(article, tuple(alerts), tuple(events), tuple(errors))
+        yield ArticleResult(article, prepared.alerts, tuple(events), tuple(errors))
 
 
-class AnalyzeArticles(beam.PTransform):
-    """Deduplicated articles -> ArticleResults: alerts and events of each story's first article."""
+class StoryClustering(beam.PTransform):
+    """Articles -> (``results``: one ArticleResult per article, with its dedup status, story and
+    the revisions of its stories' alerts; ``DEAD``: failures).
 
-    def __init__(self, rules: Sequence[Rule], event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
+    Preparation (signatures, rule matching) and event extraction run in parallel; the story
+    index itself is one keyed stateful step, because "have we seen this before?" is a question
+    about everything seen. It is cheap per article (LSH lookups); see benchmarks/dedup.py.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        event_types: Sequence[EventType],
+        entries: Sequence[Entry],
+        retention_seconds: int,
+        thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    ) -> None:
         super().__init__()
-        self._dofn = _AnalyzeDoFn(rules, event_types, entries)
+        self._prepare = _PrepareDoFn(rules)
+        self._stories = _StoryDoFn(retention_seconds, thresholds)
+        self._events = _EventsDoFn(event_types, entries)
 
-    def expand(self, articles: beam.PCollection[Article]) -> beam.PCollection[ArticleResult]:
-        return articles | beam.ParDo(self._dofn)
+    def expand(self, articles: beam.PCollection[Article]) -> dict[str, beam.PCollection]:
+        prepared = articles | "Prepare" >> beam.ParDo(self._prepare).with_output_types(
+            tuple[str, _Prepared]
+        ).with_outputs(DEAD, main="keyed")
+        decided = prepared.keyed | "StoryIndex" >> beam.ParDo(self._stories).with_outputs(DEAD, main="decided")
+        results = decided.decided | "Events" >> beam.ParDo(self._events)
+        dead = (prepared[DEAD], decided[DEAD]) | "StoryDead" >> beam.Flatten()
+        return {"results": results, DEAD: dead}
 
 
 def count_lost_article(dead: DeadLetter) -> DeadLetter:

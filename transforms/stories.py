@@ -1,0 +1,256 @@
+"""Deduplication and story clustering with bounded memory. No Beam here.
+
+For each article, in arrival order, ``StoryIndex.decide`` says what it is:
+- ``duplicate``: the same folded body, or the same canonical URL, as an article still remembered;
+- ``near_duplicate``: a reprint (MinHash-estimated Jaccard of word 3-shingles >= 0.6, and of the
+  lead's shingles >= 0.4, so that a follow-up repeating a background paragraph is not a reprint);
+- otherwise ``unique``, in an existing story when its content words are close to a member of
+  that story (>= 0.45) AND to the story's first article (>= 0.30). Requiring the first article
+  too stops chaining: a story cannot drift from one event to the next through intermediate
+  articles (e.g. daily missile interceptions, one congratulation cable after another).
+
+Candidates come from datasketch's LSH indexes, and only articles within the retention window of
+each other (default 72 h of event time, either direction) are ever compared. ``expire`` forgets
+what is older than the window, so memory is bounded by the number of articles in one window.
+
+Alerts are raised once per (rule, story): ``story_alert`` returns the alert's new revision,
+with the mention count and the ids of the story's articles that matched the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+
+from datasketch import MinHashLSH
+
+from schemas.records import Alert, Dedup
+from transforms.similarity import SHINGLE_PERMUTATIONS, WORD_PERMUTATIONS, Signature, as_minhash, estimated_jaccard
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    near_duplicate: float = 0.6
+    near_duplicate_lead: float = 0.4
+    story: float = 0.45
+    story_first: float = 0.30
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+
+@dataclass
+class Remembered:
+    """What the index keeps of one article (the state, per article retained)."""
+
+    article_id: str
+    timestamp: float  # event time, seconds
+    fingerprint: str
+    url: str | None
+    signature: Signature | None  # None for exact duplicates: their original stands for them
+    dedup: Dedup
+
+    @property
+    def nbytes(self) -> int:
+        return (
+            (self.signature.nbytes if self.signature is not None else 0)
+            + len(self.article_id)
+            + len(self.fingerprint)
+            + len(self.url or "")
+            + len(self.dedup.story_id)
+            + 64  # timestamp, status, references
+        )
+
+
+@dataclass
+class _Story:
+    first_id: str
+    members: list[str] = field(default_factory=list)
+    alerts: dict[str, Alert] = field(default_factory=dict)  # rule id -> latest revision
+
+
+def story_alert_id(rule_id: str, story_id: str) -> str:
+    """Deterministic per (rule, story): every revision of a story's alert has the same id."""
+    return "al-" + hashlib.sha256(f"{rule_id}\x1f{story_id}".encode()).hexdigest()[:20]
+
+
+class StoryIndex:
+    def __init__(self, retention_seconds: float, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+        self.retention = retention_seconds
+        self.thresholds = thresholds
+        self._by_id: dict[str, Remembered] = {}
+        self._by_fingerprint: dict[str, str] = {}
+        self._by_url: dict[str, str] = {}
+        self._stories: dict[str, _Story] = {}
+        self._near = MinHashLSH(threshold=0.5, num_perm=SHINGLE_PERMUTATIONS)
+        self._words = MinHashLSH(threshold=0.35, num_perm=WORD_PERMUTATIONS)
+        self._log: list[tuple] = []  # what changed since drain_log(): for the state that backs the index
+        self.stories_created = 0
+        self.last_entry_bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def state_bytes(self) -> int:
+        return sum(entry.nbytes for entry in self._by_id.values())
+
+    def _in_window(self, entry: Remembered, timestamp: float) -> bool:
+        return abs(entry.timestamp - timestamp) <= self.retention
+
+    def _recent(self, article_id: str | None, timestamp: float) -> Remembered | None:
+        entry = self._by_id.get(article_id) if article_id else None
+        return entry if entry is not None and self._in_window(entry, timestamp) else None
+
+    def decide(
+        self,
+        article_id: str,
+        timestamp: float,
+        fingerprint: str,
+        url: str | None,
+        signature: Signature,
+    ) -> Dedup:
+        """The dedup record of one article; remembers it. A re-delivered article (same id) gets
+        the decision it got the first time."""
+        known = self._by_id.get(article_id)
+        if known is not None:
+            return known.dedup
+        original = self._recent(self._by_fingerprint.get(fingerprint), timestamp) or self._recent(
+            self._by_url.get(url) if url else None, timestamp
+        )
+        if original is not None:
+            dedup = Dedup("duplicate", original.article_id, original.dedup.story_id, 1.0)
+            self._remember(Remembered(article_id, timestamp, fingerprint, url, None, dedup))
+            return dedup
+        dedup = self._near_duplicate(article_id, timestamp, signature) or self._join_story(
+            article_id, timestamp, signature
+        )
+        self._remember(Remembered(article_id, timestamp, fingerprint, url, signature, dedup))
+        return dedup
+
+    def _near_duplicate(self, article_id: str, timestamp: float, signature: Signature) -> Dedup | None:
+        if signature.shingle_count == 0:
+            return None
+        best: tuple[float, Remembered] | None = None
+        for candidate_id in self._near.query(as_minhash(signature.shingles)):
+            candidate = self._recent(candidate_id, timestamp)
+            if candidate is None or candidate.signature is None:
+                continue
+            similarity = estimated_jaccard(signature.shingles, candidate.signature.shingles)
+            lead = estimated_jaccard(signature.lead, candidate.signature.lead)
+            close = similarity >= self.thresholds.near_duplicate and lead >= self.thresholds.near_duplicate_lead
+            if close and (best is None or (similarity, candidate.article_id) > (best[0], best[1].article_id)):
+                best = (similarity, candidate)
+        if best is None:
+            return None
+        similarity, original = best
+        # A reprint of a reprint points at the first printing.
+        first = original.dedup.duplicate_of if original.dedup.status == "near_duplicate" else original.article_id
+        return Dedup("near_duplicate", first, original.dedup.story_id, round(similarity, 3))
+
+    def _join_story(self, article_id: str, timestamp: float, signature: Signature) -> Dedup:
+        best: tuple[float, str] | None = None
+        for candidate_id in self._words.query(as_minhash(signature.words)):
+            candidate = self._recent(candidate_id, timestamp)
+            if candidate is None or candidate.signature is None:
+                continue
+            similarity = estimated_jaccard(signature.words, candidate.signature.words)
+            if similarity < self.thresholds.story:
+                continue
+            story_id = candidate.dedup.story_id
+            first = self._recent(self._stories[story_id].first_id, timestamp) if story_id in self._stories else None
+            if first is None or first.signature is None:
+                continue  # the story's first article is gone from the window: it cannot grow further
+            if estimated_jaccard(signature.words, first.signature.words) < self.thresholds.story_first:
+                continue
+            if best is None or (similarity, story_id) > best:
+                best = (similarity, story_id)
+        if best is not None:
+            return Dedup("unique", None, best[1], None)
+        self.stories_created += 1
+        return Dedup("unique", None, "st-" + hashlib.sha256(article_id.encode()).hexdigest()[:16], None)
+
+    def _remember(self, entry: Remembered, *, log: bool = True) -> None:
+        if log:
+            self._log.append(("article", entry))
+            self.last_entry_bytes = entry.nbytes
+        self._by_id[entry.article_id] = entry
+        self._by_fingerprint.setdefault(entry.fingerprint, entry.article_id)
+        if entry.url:
+            self._by_url.setdefault(entry.url, entry.article_id)
+        story = self._stories.setdefault(entry.dedup.story_id, _Story(first_id=entry.article_id))
+        story.members.append(entry.article_id)
+        if entry.signature is not None:
+            self._near.insert(entry.article_id, as_minhash(entry.signature.shingles))
+            self._words.insert(entry.article_id, as_minhash(entry.signature.words))
+
+    def story_alert(self, alert: Alert, story_id: str) -> Alert:
+        """The new revision of the story's alert for ``alert.rule_id``: the first mention raises it,
+        later ones add to its mention count and article ids (same ``alert_id``)."""
+        story = self._stories.get(story_id)
+        if story is None:
+            story = self._stories.setdefault(story_id, _Story(first_id=alert.article_id))
+        previous = story.alerts.get(alert.rule_id)
+        if previous is None:
+            revised = replace(
+                alert,
+                alert_id=story_alert_id(alert.rule_id, story_id),
+                story_id=story_id,
+                mention_count=1,
+                article_ids=(alert.article_id,),
+                revision=1,
+            )
+        elif alert.article_id in previous.article_ids:
+            return previous  # a re-delivery
+        else:
+            revised = replace(
+                previous,
+                mention_count=previous.mention_count + 1,
+                article_ids=(*previous.article_ids, alert.article_id),
+                revision=previous.revision + 1,
+                detected_at=alert.detected_at,
+            )
+        story.alerts[alert.rule_id] = revised
+        self._log.append(("alert", story_id, revised))
+        return revised
+
+    def drain_log(self) -> list[tuple]:
+        """Records of what changed since the last call, to append to durable state."""
+        records, self._log = self._log, []
+        return records
+
+    def replay(self, record: tuple) -> None:
+        """Apply one logged record (rebuilding the index from durable state)."""
+        if record[0] == "article":
+            self._remember(record[1], log=False)
+        else:
+            _, story_id, alert = record
+            self._stories.setdefault(story_id, _Story(first_id=alert.article_id)).alerts[alert.rule_id] = alert
+
+    def snapshot(self) -> list[tuple]:
+        """The smallest log that rebuilds the index as it is now (after ``expire``)."""
+        records: list[tuple] = [("article", entry) for entry in self._by_id.values()]
+        for story_id, story in self._stories.items():
+            records.extend(("alert", story_id, alert) for alert in story.alerts.values())
+        return records
+
+    def expire(self, now: float) -> list[str]:
+        """Forget articles older than the window before ``now``; return their ids."""
+        gone = [entry for entry in self._by_id.values() if entry.timestamp + self.retention <= now]
+        for entry in gone:
+            del self._by_id[entry.article_id]
+            if self._by_fingerprint.get(entry.fingerprint) == entry.article_id:
+                del self._by_fingerprint[entry.fingerprint]
+            if entry.url and self._by_url.get(entry.url) == entry.article_id:
+                del self._by_url[entry.url]
+            if entry.signature is not None:
+                self._near.remove(entry.article_id)
+                self._words.remove(entry.article_id)
+            story = self._stories.get(entry.dedup.story_id)
+            if story is not None:
+                story.members.remove(entry.article_id)
+                if not story.members:
+                    del self._stories[entry.dedup.story_id]
+        return [entry.article_id for entry in gone]
+
+    def oldest(self) -> float | None:
+        return min((entry.timestamp for entry in self._by_id.values()), default=None)
