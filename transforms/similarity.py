@@ -11,6 +11,7 @@ arrays (datasketch's hash values fit in 32 bits), 4 bytes per permutation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,12 @@ STOPWORDS = frozenset(
 
 
 LEAD_TOKENS = 60
+# A wire dateline ("دبي، الإمارات العربية المتحدة (CNN)--") opens every article of an outlet: it
+# would make unrelated stories look alike.
+_DATELINE = re.compile(r"^\s*[^\n()]{0,80}\((?:CNN|cnn|رويترز|أ ف ب|ا ف ب|د ب أ|وام|واس|سانا)\)\s*[-–—.:]*\s*")
+# The day an event happened, as the lead says it: two reports of one event name the same day.
+WEEKDAY_NAMES = ("الاثنين", "الثلاثاء", "الأربعاء", "الخميس", "الجمعة", "السبت", "الأحد")
+_WEEKDAYS = {fold(day): number for number, day in enumerate(WEEKDAY_NAMES)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,7 @@ class Signature:
     lead: np.ndarray  # uint32[LEAD_PERMUTATIONS]: its first LEAD_TOKENS words
     words: np.ndarray  # uint32[WORD_PERMUTATIONS]: its content words
     shingle_count: int  # texts too short to shingle are never near-duplicates of anything
+    weekday: int | None = None  # the first weekday the lead names (0 = Monday)
 
     @property
     def nbytes(self) -> int:
@@ -75,7 +83,20 @@ def _shingles(tokens: list[str]) -> set[bytes]:
     return {" ".join(tokens[i : i + SHINGLE_SIZE]).encode() for i in range(len(tokens) - SHINGLE_SIZE + 1)}
 
 
+def strip_dateline(body: str) -> str:
+    return _DATELINE.sub("", body, count=1)
+
+
+def lead_weekday(tokens: list[str]) -> int | None:
+    for token in tokens[:LEAD_TOKENS]:
+        for candidate in (token, token[1:]):  # وصباح الأحد، بالأحد
+            if candidate in _WEEKDAYS:
+                return _WEEKDAYS[candidate]
+    return None
+
+
 def signature(title: str, body: str) -> Signature:
+    body = strip_dateline(body)
     tokens = [t.text for t in tokenize(fold(body or title))]
     shingles = _shingles(tokens)
     words = {w.encode() for w in content_words(title + "\n" + body)}
@@ -85,6 +106,7 @@ def signature(title: str, body: str) -> Signature:
         lead=_minhash(sorted(_shingles(tokens[:LEAD_TOKENS])), LEAD_PERMUTATIONS),
         words=_minhash(sorted(words), WORD_PERMUTATIONS),
         shingle_count=len(shingles),
+        weekday=lead_weekday(tokens),
     )
 
 

@@ -34,6 +34,7 @@ from transforms.text import NormalizedText
 log = logging.getLogger(__name__)
 
 DEAD = "dead_letters"
+SWEPT = "swept"  # (event time, articles forgotten, articles remembered) per sweep of the story index
 METRICS_NAMESPACE = "marsad"
 
 
@@ -168,7 +169,9 @@ class _StoryDoFn(beam.DoFn):
     """The story index as keyed state. The log of decisions (BagState) is the state; the
     StoryIndex in the worker is a cache rebuilt from it whenever it is not known to match (a
     new worker, a retried bundle). An event-time timer sweeps out what the retention window no
-    longer covers, at most once an hour of event time, so the log stays bounded."""
+    longer covers. A sweep rewrites the log, so it runs at most every quarter of the window (18 h
+    by default): memory stays bounded by 1.25 windows of articles, and a replay of months of
+    archive in batch does a few hundred sweeps, not one per hour."""
 
     LOG = BagStateSpec("log", PickleCoder())
     LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
@@ -177,9 +180,13 @@ class _StoryDoFn(beam.DoFn):
 
     def __init__(self, retention_seconds: int, thresholds: Thresholds) -> None:
         self._retention = retention_seconds
+        self._sweep_every = max(3600, retention_seconds // 4)
         self._thresholds = thresholds
         self._index: StoryIndex | None = None
         self._cached_log_size = -1
+
+    def _due(self, oldest: float) -> float:
+        return math.ceil((oldest + self._retention) / self._sweep_every) * self._sweep_every
 
     def _index_for(self, log: Any, log_size: int) -> StoryIndex:
         if self._index is None or self._cached_log_size != log_size:
@@ -219,10 +226,10 @@ class _StoryDoFn(beam.DoFn):
         self._cached_log_size = size
         _counter("stories").inc(index.stories_created - created_before)
         Metrics.distribution(METRICS_NAMESPACE, "state_bytes_per_article").update(index.last_entry_bytes)
-        # Sweep when the oldest remembered article leaves the window, rounded up to the hour.
+        # Sweep when the oldest remembered article leaves the window, rounded up to the sweep period.
         oldest = index.oldest()
         if oldest is not None:
-            due = math.ceil((oldest + self._retention) / 3600) * 3600
+            due = self._due(oldest)
             scheduled = sweep_at.read()
             if scheduled is None or due < scheduled:
                 sweep.set(Timestamp(seconds=due))
@@ -238,9 +245,9 @@ class _StoryDoFn(beam.DoFn):
         log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
         sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
-    ) -> None:
+    ) -> Iterable[Any]:
         index = self._index_for(log, log_size.read() or 0)
-        index.expire(_seconds(fired_at))
+        forgotten = index.expire(_seconds(fired_at))
         survivors = index.snapshot()
         log.clear()
         for record in survivors:
@@ -251,9 +258,11 @@ class _StoryDoFn(beam.DoFn):
         oldest = index.oldest()
         if oldest is not None:
             # Strictly later than now: a timer set for the time it fires at would fire forever.
-            due = max(math.ceil((oldest + self._retention) / 3600) * 3600, _seconds(fired_at) + 3600)
+            due = max(self._due(oldest), _seconds(fired_at) + self._sweep_every)
             sweep.set(Timestamp(seconds=due))
             sweep_at.write(due)
+        # What the sweep did, for monitoring memory (and for tests).
+        yield beam.pvalue.TaggedOutput(SWEPT, (_seconds(fired_at), len(forgotten), len(index)))
 
 
 class _EventsDoFn(beam.DoFn):
@@ -310,10 +319,10 @@ class StoryClustering(beam.PTransform):
         prepared = articles | "Prepare" >> beam.ParDo(self._prepare).with_output_types(
             tuple[str, _Prepared]
         ).with_outputs(DEAD, main="keyed")
-        decided = prepared.keyed | "StoryIndex" >> beam.ParDo(self._stories).with_outputs(DEAD, main="decided")
+        decided = prepared.keyed | "StoryIndex" >> beam.ParDo(self._stories).with_outputs(DEAD, SWEPT, main="decided")
         results = decided.decided | "Events" >> beam.ParDo(self._events)
         dead = (prepared[DEAD], decided[DEAD]) | "StoryDead" >> beam.Flatten()
-        return {"results": results, DEAD: dead}
+        return {"results": results, DEAD: dead, SWEPT: decided[SWEPT]}
 
 
 def count_lost_article(dead: DeadLetter) -> DeadLetter:
