@@ -12,6 +12,7 @@ arrays (datasketch's hash values fit in 32 bits), 4 bytes per permutation.
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,10 +54,15 @@ class Signature:
     words: np.ndarray  # uint32[WORD_PERMUTATIONS]: its content words
     shingle_count: int  # texts too short to shingle are never near-duplicates of anything
     weekday: int | None = None  # the first weekday the lead names (0 = Monday)
+    title_words: frozenset[int] = frozenset()  # CRC32 of the title's content words
+
+    def shares_title_word(self, other: Signature) -> bool:
+        """Headlines name the event; two reports of one story share at least one headline word."""
+        return not self.title_words or not other.title_words or bool(self.title_words & other.title_words)
 
     @property
     def nbytes(self) -> int:
-        return self.shingles.nbytes + self.lead.nbytes + self.words.nbytes
+        return self.shingles.nbytes + self.lead.nbytes + self.words.nbytes + 8 * len(self.title_words)
 
 
 def content_words(text: str) -> list[str]:
@@ -107,6 +113,7 @@ def signature(title: str, body: str) -> Signature:
         words=_minhash(sorted(words), WORD_PERMUTATIONS),
         shingle_count=len(shingles),
         weekday=lead_weekday(tokens),
+        title_words=frozenset(zlib.crc32(w.encode()) for w in content_words(title)),
     )
 
 

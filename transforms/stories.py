@@ -5,11 +5,12 @@ For each article, in arrival order, ``StoryIndex.decide`` says what it is:
 - ``near_duplicate``: a reprint (MinHash-estimated Jaccard of word 3-shingles >= 0.6, and of the
   lead's shingles >= 0.4, so that a follow-up repeating a background paragraph is not a reprint);
 - otherwise ``unique``, in an existing story when its content words are close to a member of
-  that story (>= 0.55) AND to the story's first article (>= 0.45), and their leads do not name
-  different weekdays. Requiring the first article too stops chaining: a story cannot drift from
-  one event to the next through intermediate articles; the weekday check separates template
-  reports of recurring events (Sunday's missile interception, Monday's). Thresholds were set by
-  reading 100 decisions (tests/devsets/README.md).
+  that story (>= 0.55) AND to the story's first article (>= 0.45), their headlines share a
+  content word, and their leads do not name different weekdays. Requiring the first article
+  too stops chaining: a story cannot drift from one event to the next through intermediate
+  articles; the headline and weekday checks separate template reports of recurring events
+  (Sunday's missile interception, Monday's). Thresholds were set by reading 200 decisions
+  (tests/devsets/README.md).
 
 Candidates come from datasketch's LSH indexes, and only articles within the retention window of
 each other (default 72 h of event time, either direction) are ever compared. ``expire`` forgets
@@ -71,6 +72,24 @@ class _Story:
     first_id: str
     members: list[str] = field(default_factory=list)
     alerts: dict[str, Alert] = field(default_factory=dict)  # rule id -> latest revision
+
+
+def is_reprint(a: Signature, b: Signature, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> float | None:
+    """The estimated similarity when ``a`` reprints ``b`` (or the reverse), else None."""
+    if min(a.shingle_count, b.shingle_count) < MIN_SHINGLES:
+        return None  # a stub ("opinions are the authors' own") says nothing about its article
+    similarity = estimated_jaccard(a.shingles, b.shingles)
+    if similarity >= thresholds.near_duplicate and estimated_jaccard(a.lead, b.lead) >= thresholds.near_duplicate_lead:
+        return similarity
+    return None
+
+
+def story_similarity(a: Signature, b: Signature, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> float | None:
+    """The content-word similarity when ``a`` may join the story of ``b``, else None."""
+    similarity = estimated_jaccard(a.words, b.words)
+    if similarity < thresholds.story or _different_days(a, b) or not a.shares_title_word(b):
+        return None
+    return similarity
 
 
 def _different_days(a: Signature, b: Signature) -> bool:
@@ -138,16 +157,16 @@ class StoryIndex:
 
     def _near_duplicate(self, article_id: str, timestamp: float, signature: Signature) -> Dedup | None:
         if signature.shingle_count < MIN_SHINGLES:
-            return None  # a stub ("opinions are the authors' own") says nothing about its article
+            return None
         best: tuple[float, Remembered] | None = None
         for candidate_id in self._near.query(as_minhash(signature.shingles)):
             candidate = self._recent(candidate_id, timestamp)
             if candidate is None or candidate.signature is None:
                 continue
-            similarity = estimated_jaccard(signature.shingles, candidate.signature.shingles)
-            lead = estimated_jaccard(signature.lead, candidate.signature.lead)
-            close = similarity >= self.thresholds.near_duplicate and lead >= self.thresholds.near_duplicate_lead
-            if close and (best is None or (similarity, candidate.article_id) > (best[0], best[1].article_id)):
+            similarity = is_reprint(signature, candidate.signature, self.thresholds)
+            if similarity is not None and (
+                best is None or (similarity, candidate.article_id) > (best[0], best[1].article_id)
+            ):
                 best = (similarity, candidate)
         if best is None:
             return None
@@ -162,8 +181,8 @@ class StoryIndex:
             candidate = self._recent(candidate_id, timestamp)
             if candidate is None or candidate.signature is None:
                 continue
-            similarity = estimated_jaccard(signature.words, candidate.signature.words)
-            if similarity < self.thresholds.story or _different_days(signature, candidate.signature):
+            similarity = story_similarity(signature, candidate.signature, self.thresholds)
+            if similarity is None:
                 continue
             story_id = candidate.dedup.story_id
             first = self._recent(self._stories[story_id].first_id, timestamp) if story_id in self._stories else None
