@@ -15,7 +15,7 @@ from pathlib import Path
 import apache_beam as beam
 
 from transforms.articles import default_seeds_dir
-from transforms.events import EventType, load_event_types
+from transforms.events import EventCues, EventType, load_event_cues, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
 from transforms.stages import DEAD, ParseArticles, StoryClustering, count_lost_article
@@ -32,6 +32,7 @@ class GraphConfig:
     event_types: tuple[EventType, ...]
     gazetteer: tuple[Entry, ...]
     retention_seconds: int = DEFAULT_RETENTION_SECONDS
+    event_cues: EventCues | None = None
 
     @classmethod
     def load(
@@ -42,11 +43,13 @@ class GraphConfig:
         retention_seconds: int = DEFAULT_RETENTION_SECONDS,
     ) -> GraphConfig:
         seeds = default_seeds_dir()
+        triggers = triggers_path or seeds / "events" / "triggers.yaml"
         return cls(
             rules=tuple(load_rules(rules_path or seeds / "rules" / "default.yaml")),
-            event_types=tuple(load_event_types(triggers_path or seeds / "events" / "triggers.yaml")),
+            event_types=tuple(load_event_types(triggers)),
             gazetteer=tuple(load_gazetteer(gazetteer_files(gazetteer_dir or seeds / "gazetteers"))),
             retention_seconds=retention_seconds,
+            event_cues=load_event_cues(triggers),
         )
 
 
@@ -71,7 +74,7 @@ def build_graph(
     """Apply marsad's stages to a PCollection of RawRecords."""
     parsed = records | "Parse" >> ParseArticles()
     clustered = parsed.articles | "Stories" >> StoryClustering(
-        config.rules, config.event_types, config.gazetteer, config.retention_seconds
+        config.rules, config.event_types, config.gazetteer, config.retention_seconds, event_cues=config.event_cues
     )
     results = clustered["results"]
     lost = (

@@ -242,6 +242,13 @@ class Event(_JsonRecord):
     time: TimeExpression | None
     sentence: Span
     story_id: str | None = None
+    plover: str = ""
+    # reported | planned | proposed | conditional | negated
+    modality: str = "reported"
+    # ceasefire / truce events: proposed | agreed | started | extended | violated | collapsed
+    phase: str | None = None
+    speaker: Mention | None = None
+    confidence: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -249,11 +256,16 @@ class Event(_JsonRecord):
             "article_id": self.article_id,
             "story_id": self.story_id,
             "type": self.type,
+            "plover": self.plover,
             "trigger": self.trigger.to_dict(),
+            "modality": self.modality,
+            "phase": self.phase,
+            "speaker": self.speaker.to_dict() if self.speaker else None,
             "actors": [a.to_dict() for a in self.actors],
             "locations": [loc.to_dict() for loc in self.locations],
             "time": self.time.to_dict() if self.time else None,
             "sentence": self.sentence.to_dict(),
+            "confidence": self.confidence,
         }
 
     @classmethod
@@ -268,6 +280,11 @@ class Event(_JsonRecord):
             locations=tuple(Mention.from_dict(loc) for loc in data["locations"]),
             time=TimeExpression.from_dict(data["time"]) if data.get("time") else None,
             sentence=Span.from_dict(data["sentence"]),
+            plover=data.get("plover", ""),
+            modality=data.get("modality", "reported"),
+            phase=data.get("phase"),
+            speaker=Mention.from_dict(data["speaker"]) if data.get("speaker") else None,
+            confidence=data.get("confidence", 0.5),
         )
 
 

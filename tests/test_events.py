@@ -1,7 +1,7 @@
 import pytest
 
 from schemas.records import Article
-from transforms.events import EventExtractor, load_event_types, split_sentences
+from transforms.events import EventExtractor, load_event_cues, load_event_types, split_sentences
 from transforms.gazetteer import Gazetteer, gazetteer_files, load_gazetteer
 from transforms.text import NormalizedText
 
@@ -13,6 +13,7 @@ def extractor() -> EventExtractor:
     return EventExtractor(
         load_event_types(SEEDS / "events" / "triggers.yaml"),
         Gazetteer(load_gazetteer(gazetteer_files(SEEDS / "gazetteers"))),
+        load_event_cues(SEEDS / "events" / "triggers.yaml"),
     )
 
 
@@ -64,3 +65,37 @@ def test_explicit_dates_and_relative_days(extractor):
 
 def test_no_trigger_no_event(extractor):
     assert events_of(extractor, "افتتح معرض الكتاب في القاهرة.", None) == []
+
+
+def test_seed_events_golden(extractor, seed_text):
+    """Written by reading the seed article (published Saturday 20 February 2016)."""
+    events = events_of(extractor, seed_text, "2016-02-20T12:00:00+00:00")
+
+    def find(event_type, trigger, nth=0):
+        return [e for e in events if e.type == event_type and e.trigger.text == trigger][nth]
+
+    # "the Russian foreign ministry spokeswoman announced the postponement of the meeting of the
+    # international support group on Syria that had been planned for Saturday in Geneva"
+    postponed = find("postponement", "إرجاء")
+    assert (postponed.plover, postponed.modality) == ("RETREAT", "reported")
+    assert postponed.speaker.id == "RUS-MFA" and "ISSG" in {a.id for a in postponed.actors}
+    assert [loc.id for loc in postponed.locations] == ["GVA"]
+    assert (postponed.time.text, postponed.time.value, postponed.time.precision) == ("السبت", "2016-02-20", "day")
+    assert find("postponement", "إرجاء", 1).speaker.id == "ZAKHAROVA"
+    planned = find("meeting", "اجتماع")
+    assert planned.modality == "planned" and [loc.id for loc in planned.locations] == ["GVA"]
+    # "the two sides agreed on the need for a military coordination mechanism to secure a truce"
+    agreed = find("agreement", "واتفق")
+    assert {"LAVROV", "USA", "KERRY"} <= {a.id for a in agreed.actors}  # Russia's and the US's ministers
+    # "the opposition factions gave preliminary approval to a temporary truce, on condition ..."
+    truce = [e for e in events if e.type == "ceasefire" and e.trigger.text == "هدنة"][-1]
+    assert (truce.modality, truce.phase) == ("conditional", "agreed")
+    assert truce.speaker.id == "HIJAB" and "SYR-OPP" in {a.id for a in truce.actors}
+    # Turkish shelling of Kurdish positions, condemned by the Kremlin
+    attack = find("attack", "عمليات القصف")
+    assert {"TUR", "RUS"} <= {a.id for a in attack.actors}
+    # The meeting the US blamed the Syrian government for not holding did not take place.
+    assert find("meeting", "الاجتماع", 2).modality == "negated"
+    for event in events:
+        for span in (event.trigger, event.sentence, *(a.span for a in event.actors)):
+            assert seed_text[span.start : span.end] == span.text

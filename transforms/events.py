@@ -7,19 +7,20 @@ in both Gregorian month-name traditions) are resolved against the article's publ
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from schemas.records import Article, Event, Mention, Span, TimeExpression
-from transforms.gazetteer import Gazetteer
-from transforms.matcher import Phrase, PhraseMatcher
-from transforms.text import NormalizedText, tokenize
+from transforms.gazetteer import EntryHit, Gazetteer
+from transforms.matcher import Phrase, PhraseHit, PhraseMatcher
+from transforms.text import NormalizedText, Token, fold, tokenize
 
 
 class TriggerError(ValueError):
@@ -33,12 +34,54 @@ class EventType:
     terms: tuple[Phrase, ...]
 
 
-def load_event_types(path: str | Path) -> list[EventType]:
-    path = Path(path)
+def _read(path: Path) -> dict:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise TriggerError(f"{path}: cannot load event triggers: {error}") from error
+    if not isinstance(document, dict):
+        raise TriggerError(f"{path}: must be a mapping")
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class EventCues:
+    """Words that qualify an event in its sentence: reporting verbs, modality and truce phase."""
+
+    window: int
+    reporting: tuple[str, ...]
+    modality: tuple[tuple[str, tuple[str, ...]], ...]  # in precedence order
+    phases: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _word_list(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, dict):
+        value = [w for words in value.values() for w in words]
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise TriggerError(f"{where}: must be a list of words (or language -> list)")
+    return tuple(value)
+
+
+def load_event_cues(path: str | Path) -> EventCues:
+    path = Path(path)
+    document = _read(path)
+    modality = document.get("modality", {})
+    phases = document.get("phases", {})
+    if not isinstance(modality, dict) or not isinstance(phases, dict):
+        raise TriggerError(f"{path}: fields 'modality' and 'phases' map a name to a list of words")
+    return EventCues(
+        window=int(document.get("cue_window", 8)),
+        reporting=_word_list(document.get("reporting", []), f"{path}: field 'reporting'"),
+        modality=tuple(
+            (name, _word_list(words, f"{path}: field 'modality.{name}'")) for name, words in modality.items()
+        ),
+        phases=tuple((name, _word_list(words, f"{path}: field 'phases.{name}'")) for name, words in phases.items()),
+    )
+
+
+def load_event_types(path: str | Path) -> list[EventType]:
+    path = Path(path)
+    document = _read(path)
     if not isinstance(document, dict) or not isinstance(document.get("types"), list):
         raise TriggerError(f"{path}: field 'types': must be a list")
     types = []
@@ -142,11 +185,28 @@ def event_id(article_id: str, event_type: str, trigger_start: int) -> str:
     return "ev-" + hashlib.sha256(f"{article_id}\x1f{event_type}\x1f{trigger_start}".encode()).hexdigest()[:20]
 
 
+_TWO_SIDES = frozenset(fold(w) for w in ("الطرفان", "الطرفين", "الجانبان", "الجانبين", "البلدان", "البلدين"))
+# Events between parties that act together; in the others, actors after the trigger are its object.
+SYMMETRIC_TYPES = frozenset({"ceasefire", "meeting", "agreement"})
+TRUCE_TYPES = frozenset({"ceasefire"})
+
+
 class EventExtractor:
-    def __init__(self, event_types: Sequence[EventType], gazetteer: Gazetteer) -> None:
+    def __init__(self, event_types: Sequence[EventType], gazetteer: Gazetteer, cues: EventCues | None = None) -> None:
         self.event_types = list(event_types)
+        self._plover = {t.type: t.plover for t in self.event_types}
         self._triggers = PhraseMatcher(phrase for event_type in self.event_types for phrase in event_type.terms)
         self._gazetteer = gazetteer
+        self._cues = cues or EventCues(8, (), (), ())
+        self._cue_matcher = (
+            PhraseMatcher(
+                [Phrase(("reporting", ""), word) for word in self._cues.reporting]
+                + [Phrase(("modality", name), word) for name, words in self._cues.modality for word in words]
+                + [Phrase(("phase", name), word) for name, words in self._cues.phases for word in words]
+            )
+            if (self._cues.reporting or self._cues.modality or self._cues.phases)
+            else None
+        )
 
     def extract(self, article: Article, body: NormalizedText, story_id: str | None = None) -> list[Event]:
         tokens = tokenize(body.text)
@@ -156,6 +216,7 @@ class EventExtractor:
         original = body.original
         sentences = split_sentences(original)
         mentions = self._gazetteer.find(body, tokens)
+        cues = self._cue_matcher.find(body, tokens) if self._cue_matcher is not None else []
         reference = _publication_date(article.published)
 
         def sentence_of(original_start: int) -> int | None:
@@ -170,6 +231,7 @@ class EventExtractor:
 
         events: list[Event] = []
         seen: set[tuple[int, str]] = set()
+        back_references = self._back_references(body, tokens, sentences, mentions)
         for hit in triggers:
             trigger = span(hit.start, hit.end)
             number = sentence_of(trigger.start)
@@ -177,32 +239,133 @@ class EventExtractor:
                 continue  # one event per type and sentence: the first trigger names it
             seen.add((number, str(hit.payload)))
             sentence_start, sentence_end = sentences[number]
+            event_type = str(hit.payload)
+
+            def in_sentence(folded_start: int, low: int = sentence_start, high: int = sentence_end) -> bool:
+                return low <= body.to_original(folded_start, folded_start + 1)[0] < high
+
+            sentence_cues = [c for c in cues if in_sentence(c.start)]
+            sentence_triggers = [t for t in triggers if in_sentence(t.start)]
+            # A cue qualifies the trigger nearest to it: in "تم إرجاء الاجتماع المقرر اليوم" the
+            # meeting was planned, the postponement happened.
+            near = [
+                c
+                for c in sentence_cues
+                if abs(c.first_token - hit.first_token) <= self._cues.window
+                and abs(c.first_token - hit.first_token)
+                <= min(abs(c.first_token - t.first_token) for t in sentence_triggers)
+            ]
+            speaker_hit = self._speaker(sentence_cues, mentions, in_sentence)
             actors, locations = [], []
+            speaker = None
             for mention_hit in mentions:
-                mention_span = span(mention_hit.hit.start, mention_hit.hit.end)
-                if not sentence_start <= mention_span.start < sentence_end:
+                if not in_sentence(mention_hit.hit.start):
                     continue
                 entry = mention_hit.entry
+                mention_span = span(mention_hit.hit.start, mention_hit.hit.end)
                 after_in = mention_hit.hit.first_token > 0 and tokens[mention_hit.hit.first_token - 1].text == "في"
-                mention = Mention(id=entry.id, name=entry.name_en, kind=entry.kind, span=mention_span)
                 if entry.is_place and (entry.kind != "country" or after_in):
-                    locations.append(mention)
+                    locations.append(Mention(entry.id, entry.name_en, entry.kind, mention_span))
                 elif entry.is_actor:
+                    if mention_hit is speaker_hit:
+                        role = "speaker"
+                    elif event_type in SYMMETRIC_TYPES or mention_hit.hit.first_token < hit.first_token:
+                        role = "agent"
+                    else:
+                        role = "recipient" if event_type == "aid" else "patient"
+                    mention = Mention(entry.id, entry.name_en, entry.kind, mention_span, role=role)
                     actors.append(mention)
+                    if role == "speaker" and speaker is None:
+                        speaker = mention
+            if not [a for a in actors if a.role != "speaker"] and number in back_references:
+                # "اتفق الطرفان": the two sides are the parties named in an earlier sentence.
+                actors.extend(dataclasses.replace(m, role="agent") for m in back_references[number])
+            time = self._time_in(body, sentence_start, sentence_end, reference)
+            unique_actors = tuple(_unique_by_id(actors))
+            unique_locations = tuple(_unique_by_id(locations))
             events.append(
                 Event(
-                    event_id=event_id(article.id, str(hit.payload), trigger.start),
+                    event_id=event_id(article.id, event_type, trigger.start),
                     article_id=article.id,
                     story_id=story_id,
-                    type=str(hit.payload),
+                    type=event_type,
+                    plover=self._plover.get(event_type, ""),
                     trigger=trigger,
-                    actors=tuple(_unique_by_id(actors)),
-                    locations=tuple(_unique_by_id(locations)),
-                    time=self._time_in(body, sentence_start, sentence_end, reference),
+                    modality=self._modality(near),
+                    phase=self._phase(near) if event_type in TRUCE_TYPES else None,
+                    speaker=speaker,
+                    actors=unique_actors,
+                    locations=unique_locations,
+                    time=time,
                     sentence=Span("body", sentence_start, sentence_end, original[sentence_start:sentence_end]),
+                    confidence=_confidence(hit, unique_actors, unique_locations, time),
                 )
             )
         return events
+
+    @staticmethod
+    def _back_references(
+        body: NormalizedText,
+        tokens: Sequence[Token],
+        sentences: Sequence[tuple[int, int]],
+        mentions: Sequence[EntryHit],
+    ) -> dict[int, list[Mention]]:
+        """Sentences that say "the two sides" (الطرفان، الجانبان، البلدان), mapped to the actors of
+        the nearest earlier sentence that names at least two."""
+        per_sentence: list[list[Mention]] = [[] for _ in sentences]
+        refers_back: set[int] = set()
+        for number, (start, end) in enumerate(sentences):
+            for mention_hit in mentions:
+                o_start, o_end = body.to_original(mention_hit.hit.start, mention_hit.hit.end)
+                first = mention_hit.hit.first_token
+                a_place = first > 0 and tokens[first - 1].text == "في"
+                if start <= o_start < end and mention_hit.entry.is_actor and not a_place:
+                    entry = mention_hit.entry
+                    span = Span("body", o_start, o_end, body.original[o_start:o_end])
+                    per_sentence[number].append(Mention(entry.id, entry.name_en, entry.kind, span))
+            for token in tokens:
+                if token.text in _TWO_SIDES and start <= body.to_original(token.start, token.end)[0] < end:
+                    refers_back.add(number)
+        resolved: dict[int, list[Mention]] = {}
+        for number in refers_back:
+            for earlier in range(number - 1, -1, -1):
+                if len({m.id for m in per_sentence[earlier]}) >= 2:
+                    resolved[number] = _unique_by_id(per_sentence[earlier])
+                    break
+        return resolved
+
+    def _modality(self, cues: Sequence[PhraseHit]) -> str:
+        names = {c.payload[1] for c in cues if c.payload[0] == "modality"}  # type: ignore[index]
+        for name, _ in self._cues.modality:
+            if name in names:
+                return name
+        return "reported"
+
+    def _phase(self, cues: Sequence[PhraseHit]) -> str | None:
+        names = {c.payload[1] for c in cues if c.payload[0] == "phase"}  # type: ignore[index]
+        for name, _ in reversed(self._cues.phases):  # the later stage wins: "violated the agreed truce"
+            if name in names:
+                return name
+        return None
+
+    @staticmethod
+    def _speaker(
+        cues: Sequence[PhraseHit], mentions: Sequence[EntryHit], in_sentence: Callable[[int], bool]
+    ) -> EntryHit | None:
+        """The actor that a reporting verb of the sentence introduces: the nearest one after it
+        (Arabic reports verb first: أعلنت المتحدثة باسم الخارجية الروسية), else just before it."""
+        actors = [m for m in mentions if m.entry.is_actor and in_sentence(m.hit.start)]
+        for cue in cues:
+            if cue.payload[0] != "reporting":  # type: ignore[index]
+                continue
+            after = [m for m in actors if 0 <= m.hit.first_token - cue.last_token <= 8]
+            if after:
+                # A person named in the phrase outranks the body they speak for.
+                return min(after, key=lambda m: (m.entry.kind != "person", m.hit.first_token))
+            before = [m for m in actors if 0 < cue.first_token - m.hit.last_token <= 3]
+            if before:
+                return max(before, key=lambda m: m.hit.last_token)
+        return None
 
     @staticmethod
     def _time_in(
@@ -217,6 +380,13 @@ class EventExtractor:
             value, precision = resolve_time(match, reference)
             return TimeExpression(text=body.original[start:end], start=start, end=end, value=value, precision=precision)
         return None
+
+
+def _confidence(hit: PhraseHit, actors: Sequence[Mention], locations: Sequence[Mention], time: object) -> float:
+    """How much of the event was found: a trigger alone is weak evidence; who, where and when,
+    and a multi-word trigger (وقف إطلاق النار), add to it."""
+    score = 0.4 + 0.25 * bool(actors) + 0.15 * bool(locations) + 0.1 * bool(time) + 0.1 * (len(hit.phrase.split()) > 1)
+    return round(min(1.0, score), 2)
 
 
 def _unique_by_id(mentions: list[Mention]) -> list[Mention]:

@@ -24,7 +24,7 @@ from apache_beam.utils.timestamp import Timestamp
 from schemas.records import Alert, Article, DeadLetter, Event
 from transforms.articles import RawRecord, event_time_ms, parse_record, read_file
 from transforms.dedup import canonical_url, content_fingerprint
-from transforms.events import EventExtractor, EventType
+from transforms.events import EventCues, EventExtractor, EventType
 from transforms.gazetteer import Entry, Gazetteer
 from transforms.rules import AlertMatcher, Rule
 from transforms.similarity import Signature, signature
@@ -266,13 +266,14 @@ class _StoryDoFn(beam.DoFn):
 
 
 class _EventsDoFn(beam.DoFn):
-    def __init__(self, event_types: Sequence[EventType], entries: Sequence[Entry]) -> None:
+    def __init__(self, event_types: Sequence[EventType], entries: Sequence[Entry], cues: EventCues | None) -> None:
         self._event_types = list(event_types)
         self._entries = list(entries)
+        self._cues = cues
         self._extractor: EventExtractor | None = None
 
     def setup(self) -> None:
-        self._extractor = EventExtractor(self._event_types, Gazetteer(self._entries))
+        self._extractor = EventExtractor(self._event_types, Gazetteer(self._entries), self._cues)
 
     def process(self, prepared: _Prepared) -> Iterable[ArticleResult]:
         assert self._extractor is not None
@@ -309,11 +310,12 @@ class StoryClustering(beam.PTransform):
         entries: Sequence[Entry],
         retention_seconds: int,
         thresholds: Thresholds = DEFAULT_THRESHOLDS,
+        event_cues: EventCues | None = None,
     ) -> None:
         super().__init__()
         self._prepare = _PrepareDoFn(rules)
         self._stories = _StoryDoFn(retention_seconds, thresholds)
-        self._events = _EventsDoFn(event_types, entries)
+        self._events = _EventsDoFn(event_types, entries, event_cues)
 
     def expand(self, articles: beam.PCollection[Article]) -> dict[str, beam.PCollection]:
         prepared = articles | "Prepare" >> beam.ParDo(self._prepare).with_output_types(
