@@ -100,7 +100,14 @@ def load_event_types(path: str | Path) -> list[EventType]:
                 if isinstance(entry, str):
                     phrases.append(Phrase(raw["type"], entry))
                 elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
-                    phrases.append(Phrase(raw["type"], entry["text"], bool(entry.get("strict_hamza"))))
+                    phrase = Phrase(
+                        raw["type"], entry["text"], bool(entry.get("strict_hamza")), entry.get("pos", "noun")
+                    )
+                    try:
+                        PhraseMatcher([phrase])
+                    except ValueError as error:
+                        raise TriggerError(f"{label}, field 'terms.{lang}': {error}") from error
+                    phrases.append(phrase)
                 else:
                     raise TriggerError(f"{label}, field 'terms.{lang}': bad term {entry!r}")
         types.append(EventType(raw["type"], str(raw.get("plover", "")), tuple(phrases)))
