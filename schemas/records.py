@@ -195,11 +195,13 @@ class Mention(_JsonRecord):
     kind: str
     span: Span
     role: str | None = None
+    name_ar: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "name": self.name,
+            "name_ar": self.name_ar,
             "kind": self.kind,
             "role": self.role,
             **self.span.to_dict(),
@@ -213,6 +215,7 @@ class Mention(_JsonRecord):
             kind=data["kind"],
             role=data.get("role"),
             span=Span.from_dict(data),
+            name_ar=data.get("name_ar", ""),
         )
 
 

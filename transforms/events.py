@@ -272,7 +272,7 @@ class EventExtractor:
                 mention_span = span(mention_hit.hit.start, mention_hit.hit.end)
                 after_in = mention_hit.hit.first_token > 0 and tokens[mention_hit.hit.first_token - 1].text == "في"
                 if entry.is_place and (entry.kind != "country" or after_in):
-                    locations.append(Mention(entry.id, entry.name_en, entry.kind, mention_span))
+                    locations.append(Mention(entry.id, entry.name_en, entry.kind, mention_span, name_ar=entry.name_ar))
                 elif entry.is_actor:
                     if mention_hit is speaker_hit:
                         role = "speaker"
@@ -280,7 +280,9 @@ class EventExtractor:
                         role = "agent"
                     else:
                         role = "recipient" if event_type == "aid" else "patient"
-                    mention = Mention(entry.id, entry.name_en, entry.kind, mention_span, role=role)
+                    mention = Mention(
+                        entry.id, entry.name_en, entry.kind, mention_span, role=role, name_ar=entry.name_ar
+                    )
                     actors.append(mention)
                     if role == "speaker" and speaker is None:
                         speaker = mention
@@ -329,7 +331,9 @@ class EventExtractor:
                 if start <= o_start < end and mention_hit.entry.is_actor and not a_place:
                     entry = mention_hit.entry
                     span = Span("body", o_start, o_end, body.original[o_start:o_end])
-                    per_sentence[number].append(Mention(entry.id, entry.name_en, entry.kind, span))
+                    per_sentence[number].append(
+                        Mention(entry.id, entry.name_en, entry.kind, span, name_ar=entry.name_ar)
+                    )
             for token in tokens:
                 if token.text in _TWO_SIDES and start <= body.to_original(token.start, token.end)[0] < end:
                     refers_back.add(number)
