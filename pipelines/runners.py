@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 PRISM_MODULE = "github.com/apache/beam/sdks/v2/go/cmd/prism"
+TEN_YEARS = 10 * 365 * 24 * 3600
 
 
 class RunnerSetupError(RuntimeError):
@@ -64,5 +65,8 @@ def streaming_options(extra: list[str] | None = None) -> list[str]:
         "--streaming",
         # The SDK worker runs inside this process: no container engine is needed.
         "--environment_type=LOOPBACK",
+        # The job's state and message streams are opened with this deadline (default 300 s):
+        # past it the driver loses sight of a job that is meant to run for months.
+        f"--job_server_timeout={TEN_YEARS}",
         *(extra or []),
     ]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.runners.runner import PipelineResult
+from apache_beam.runners.runner import PipelineResult, PipelineState
 
 from pipelines.graph import GraphConfig, GraphOutputs, build_graph
 from transforms.kafka_io import KafkaAddress, ReadFromKafka, WriteToKafka, plan_partitions
@@ -90,7 +91,19 @@ def run_until_stopped(pipeline: beam.Pipeline) -> PipelineResult:
 
     previous = signal.signal(signal.SIGTERM, _stop)
     try:
-        result.wait_until_finish()
+        while True:
+            try:
+                result.wait_until_finish()
+                break
+            except KeyboardInterrupt:
+                raise
+            except Exception as error:  # the monitoring stream dropped; the job may still run
+                if PipelineState.is_terminal(result.state):
+                    raise
+                log.warning("lost the job's state stream (%s); still running, polling", type(error).__name__)
+                while not PipelineState.is_terminal(result.state):
+                    time.sleep(5)
+                break
     except KeyboardInterrupt as reason:
         log.warning("stopping the job (%s)", reason)
         result.cancel()

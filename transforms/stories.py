@@ -23,6 +23,7 @@ with the mention count and the ids of the story's articles that matched the rule
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from datasketch import MinHashLSH
@@ -97,6 +98,14 @@ def _different_days(a: Signature, b: Signature) -> bool:
     return a.weekday is not None and b.weekday is not None and a.weekday != b.weekday
 
 
+def _discard(index: dict[str, list[str]], key: str, article_id: str) -> None:
+    ids = index.get(key)
+    if ids is not None and article_id in ids:
+        ids.remove(article_id)
+        if not ids:
+            del index[key]
+
+
 def story_alert_id(rule_id: str, story_id: str) -> str:
     """Deterministic per (rule, story): every revision of a story's alert has the same id."""
     return "al-" + hashlib.sha256(f"{rule_id}\x1f{story_id}".encode()).hexdigest()[:20]
@@ -107,8 +116,10 @@ class StoryIndex:
         self.retention = retention_seconds
         self.thresholds = thresholds
         self._by_id: dict[str, Remembered] = {}
-        self._by_fingerprint: dict[str, str] = {}
-        self._by_url: dict[str, str] = {}
+        # Several copies of one text can be remembered when they are further apart than the
+        # window from each other (an op-ed disclaimer reprinted every few weeks).
+        self._by_fingerprint: dict[str, list[str]] = {}
+        self._by_url: dict[str, list[str]] = {}
         self._stories: dict[str, _Story] = {}
         self._near = MinHashLSH(threshold=0.5, num_perm=SHINGLE_PERMUTATIONS)
         self._words = MinHashLSH(threshold=0.35, num_perm=WORD_PERMUTATIONS)
@@ -129,6 +140,13 @@ class StoryIndex:
         entry = self._by_id.get(article_id) if article_id else None
         return entry if entry is not None and self._in_window(entry, timestamp) else None
 
+    def _first_recent(self, article_ids: Sequence[str], timestamp: float) -> Remembered | None:
+        for article_id in article_ids:
+            entry = self._recent(article_id, timestamp)
+            if entry is not None:
+                return entry
+        return None
+
     def decide(
         self,
         article_id: str,
@@ -142,8 +160,8 @@ class StoryIndex:
         known = self._by_id.get(article_id)
         if known is not None:
             return known.dedup
-        original = self._recent(self._by_fingerprint.get(fingerprint), timestamp) or self._recent(
-            self._by_url.get(url) if url else None, timestamp
+        original = self._first_recent(self._by_fingerprint.get(fingerprint, ()), timestamp) or (
+            self._first_recent(self._by_url.get(url, ()), timestamp) if url else None
         )
         if original is not None:
             dedup = Dedup("duplicate", original.article_id, original.dedup.story_id, 1.0)
@@ -202,9 +220,9 @@ class StoryIndex:
             self._log.append(("article", entry))
             self.last_entry_bytes = entry.nbytes
         self._by_id[entry.article_id] = entry
-        self._by_fingerprint.setdefault(entry.fingerprint, entry.article_id)
+        self._by_fingerprint.setdefault(entry.fingerprint, []).append(entry.article_id)
         if entry.url:
-            self._by_url.setdefault(entry.url, entry.article_id)
+            self._by_url.setdefault(entry.url, []).append(entry.article_id)
         story = self._stories.setdefault(entry.dedup.story_id, _Story(first_id=entry.article_id))
         story.members.append(entry.article_id)
         if entry.signature is not None:
@@ -266,10 +284,9 @@ class StoryIndex:
         gone = [entry for entry in self._by_id.values() if entry.timestamp + self.retention <= now]
         for entry in gone:
             del self._by_id[entry.article_id]
-            if self._by_fingerprint.get(entry.fingerprint) == entry.article_id:
-                del self._by_fingerprint[entry.fingerprint]
-            if entry.url and self._by_url.get(entry.url) == entry.article_id:
-                del self._by_url[entry.url]
+            _discard(self._by_fingerprint, entry.fingerprint, entry.article_id)
+            if entry.url:
+                _discard(self._by_url, entry.url, entry.article_id)
             if entry.signature is not None:
                 self._near.remove(entry.article_id)
                 self._words.remove(entry.article_id)
