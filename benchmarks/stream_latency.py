@@ -1,6 +1,6 @@
-"""Latency from producing an article to its alert on the alerts topic, through the streaming job
-(Prism, real Kafka broker), against a baseline measured in the same run: the broker's own
-produce-to-consume round trip on a plain topic.
+"""Latency from producing an article to its alert (or the alert revision it causes) on the
+alerts topic, through the streaming job (Prism, real Kafka broker), against a baseline measured in
+the same run: the broker's own produce-to-consume round trip on a plain topic.
 
     docker/kafka/broker.sh start && make prism
     .venv/bin/python benchmarks/stream_latency.py [--articles 300] [--rate 20]
@@ -78,7 +78,9 @@ def pipeline(count: int, rate: float) -> list[float]:
         producer.flush()
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and not any(
-            orjson.loads(r.value)["article_id"] == warm for rs in consumer.poll(timeout_ms=200).values() for r in rs
+            orjson.loads(r.value)["article_ids"][-1] == warm
+            for rs in consumer.poll(timeout_ms=200).values()
+            for r in rs
         ):
             if not job.alive():
                 raise SystemExit(f"job exited:\n{job.log_tail()}")
@@ -88,7 +90,8 @@ def pipeline(count: int, rate: float) -> list[float]:
         def drain(timeout_ms: int) -> None:
             for records in consumer.poll(timeout_ms=timeout_ms).values():
                 for record in records:
-                    article_id = orjson.loads(record.value)["article_id"]
+                    # Articles of one story revise its alert: the newest article is the last id.
+                    article_id = orjson.loads(record.value)["article_ids"][-1]
                     if article_id in sent and article_id not in first_alert:
                         first_alert[article_id] = (time.perf_counter() - sent[article_id]) * 1000
 
