@@ -126,6 +126,7 @@ class StoryIndex:
         self._log: list[tuple] = []  # what changed since drain_log(): for the state that backs the index
         self.stories_created = 0
         self.last_entry_bytes = 0
+        self._oldest: float | None = None  # kept up to date: asked for after every article
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -220,6 +221,8 @@ class StoryIndex:
             self._log.append(("article", entry))
             self.last_entry_bytes = entry.nbytes
         self._by_id[entry.article_id] = entry
+        if self._oldest is None or entry.timestamp < self._oldest:
+            self._oldest = entry.timestamp
         self._by_fingerprint.setdefault(entry.fingerprint, []).append(entry.article_id)
         if entry.url:
             self._by_url.setdefault(entry.url, []).append(entry.article_id)
@@ -295,7 +298,9 @@ class StoryIndex:
                 story.members.remove(entry.article_id)
                 if not story.members:
                     del self._stories[entry.dedup.story_id]
+        if gone:
+            self._oldest = min((entry.timestamp for entry in self._by_id.values()), default=None)
         return [entry.article_id for entry in gone]
 
     def oldest(self) -> float | None:
-        return min((entry.timestamp for entry in self._by_id.values()), default=None)
+        return self._oldest
