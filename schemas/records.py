@@ -15,8 +15,6 @@ import orjson
 
 ARTICLE_FIELDS = ("id", "source", "url", "published", "title", "body", "lang")
 
-DEDUP_STATUSES = ("unique", "duplicate", "near_duplicate")
-
 R = TypeVar("R", bound="_JsonRecord")
 
 

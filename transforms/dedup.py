@@ -6,7 +6,7 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from schemas.records import Article, Dedup
+from schemas.records import Article
 from transforms.text import fold
 
 _SPACE = re.compile(r"\s+")
@@ -39,12 +39,6 @@ def canonical_url(url: str | None) -> str | None:
 
 
 def story_id_for(article_id: str) -> str:
+    """The id of the story an article starts: deterministic, so a re-processed first article
+    names the same story (and its alerts keep their ids)."""
     return "st-" + hashlib.sha256(article_id.encode("utf-8")).hexdigest()[:16]
-
-
-def first_of_story(article: Article) -> Dedup:
-    return Dedup(status="unique", duplicate_of=None, story_id=story_id_for(article.id))
-
-
-def duplicate_of(original_id: str, story_id: str) -> Dedup:
-    return Dedup(status="duplicate", duplicate_of=original_id, story_id=story_id, similarity=1.0)

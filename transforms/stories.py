@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from datasketch import MinHashLSH
 
 from schemas.records import Alert, Dedup
+from transforms.dedup import story_id_for
 from transforms.similarity import SHINGLE_PERMUTATIONS, WORD_PERMUTATIONS, Signature, as_minhash, estimated_jaccard
 
 
@@ -214,7 +215,7 @@ class StoryIndex:
         if best is not None:
             return Dedup("unique", None, best[1], None)
         self.stories_created += 1
-        return Dedup("unique", None, "st-" + hashlib.sha256(article_id.encode()).hexdigest()[:16], None)
+        return Dedup("unique", None, story_id_for(article_id), None)
 
     def _remember(self, entry: Remembered, *, log: bool = True) -> None:
         if log:
