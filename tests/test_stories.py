@@ -49,3 +49,21 @@ def test_one_alert_per_rule_and_story():
     assert first.alert_id == second.alert_id == story_alert_id("truce", story)
     assert (first.revision, second.revision, second.mention_count, second.article_ids) == (1, 2, 2, ("a", "b"))
     assert again == second  # re-delivered: no new revision
+
+
+def test_rebuilt_from_its_log_the_index_decides_the_same():
+    index = StoryIndex(72 * HOUR)
+    decide(index, "a", 0, TEXT)
+    decide(index, "b", 100, OTHER, title="معرض الكتاب")
+    alert = Alert("x", "truce", "b", None, "ar", "high", (), "", None, "t")
+    index.story_alert(alert, index.decide("b", 100 * HOUR, "fp-" + OTHER, None, signature("", OTHER)).story_id)
+    log = index.drain_log()
+    index.expire(90 * HOUR)  # "a" leaves the window; the log still holds it (not rewritten yet)
+    rebuilt = StoryIndex(72 * HOUR)
+    for record in log:
+        rebuilt.replay(record)
+    rebuilt.expire(90 * HOUR)
+    assert len(rebuilt) == len(index) == 1 and rebuilt.snapshot() == index.snapshot()
+    assert decide(rebuilt, "c", 101, OTHER + " ".strip() + " ", title="معرض الكتاب") == decide(
+        index, "c", 101, OTHER + " ".strip() + " ", title="معرض الكتاب"
+    )

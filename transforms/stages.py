@@ -169,12 +169,15 @@ class _StoryDoFn(beam.DoFn):
     """The story index as keyed state. The log of decisions (BagState) is the state; the
     StoryIndex in the worker is a cache rebuilt from it whenever it is not known to match (a
     new worker, a retried bundle). An event-time timer sweeps out what the retention window no
-    longer covers. A sweep rewrites the log, so it runs at most every quarter of the window (18 h
-    by default): memory stays bounded by 1.25 windows of articles, and a replay of months of
-    archive in batch does a few hundred sweeps, not one per hour."""
+    longer covers, at most every quarter of the window (18 h by default). The log is rewritten
+    only when it holds more forgotten records than live ones (a rebuild replays it and forgets
+    up to the last sweep), so memory stays bounded by about two windows of articles and a batch
+    replay of months of archive does not rewrite the whole log at every sweep."""
 
     LOG = BagStateSpec("log", PickleCoder())
     LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
+    SWEPT_UNTIL = ReadModifyWriteStateSpec("swept_until", PickleCoder())
+    STALE = ReadModifyWriteStateSpec("stale", PickleCoder())  # forgotten records still in the log
     SWEEP_AT = ReadModifyWriteStateSpec("sweep_at", PickleCoder())
     SWEEP = TimerSpec("sweep", TimeDomain.WATERMARK)
 
@@ -183,17 +186,19 @@ class _StoryDoFn(beam.DoFn):
         self._sweep_every = max(3600, retention_seconds // 4)
         self._thresholds = thresholds
         self._index: StoryIndex | None = None
-        self._cached_log_size = -1
+        self._cached: tuple[int, float] | None = None  # (log size, swept until) the cache reflects
 
     def _due(self, oldest: float) -> float:
         return math.ceil((oldest + self._retention) / self._sweep_every) * self._sweep_every
 
-    def _index_for(self, log: Any, log_size: int) -> StoryIndex:
-        if self._index is None or self._cached_log_size != log_size:
+    def _index_for(self, log: Any, log_size: int, swept_until: float) -> StoryIndex:
+        if self._index is None or self._cached != (log_size, swept_until):
             self._index = StoryIndex(self._retention, self._thresholds)
             for record in log.read():
                 self._index.replay(record)
-            self._cached_log_size = log_size
+            if swept_until:
+                self._index.expire(swept_until)
+            self._cached = (log_size, swept_until)
         return self._index
 
     def process(
@@ -202,12 +207,14 @@ class _StoryDoFn(beam.DoFn):
         timestamp: Timestamp = beam.DoFn.TimestampParam,
         log: Any = beam.DoFn.StateParam(LOG),
         log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
+        swept_until: Any = beam.DoFn.StateParam(SWEPT_UNTIL),
         sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
     ) -> Iterable[Any]:
         _, prepared = element
         size = log_size.read() or 0
-        index = self._index_for(log, size)
+        until = swept_until.read() or 0.0
+        index = self._index_for(log, size, until)
         article = prepared.article
         try:
             created_before = index.stories_created
@@ -223,7 +230,7 @@ class _StoryDoFn(beam.DoFn):
             log.add(record)
         size += len(new_records)
         log_size.write(size)
-        self._cached_log_size = size
+        self._cached = (size, until)
         _counter("stories").inc(index.stories_created - created_before)
         Metrics.distribution(METRICS_NAMESPACE, "state_bytes_per_article").update(index.last_entry_bytes)
         # Sweep when the oldest remembered article leaves the window, rounded up to the sweep period.
@@ -243,26 +250,35 @@ class _StoryDoFn(beam.DoFn):
         fired_at: Timestamp = beam.DoFn.TimestampParam,
         log: Any = beam.DoFn.StateParam(LOG),
         log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
+        swept_until: Any = beam.DoFn.StateParam(SWEPT_UNTIL),
+        stale: Any = beam.DoFn.StateParam(STALE),
         sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
     ) -> Iterable[Any]:
-        index = self._index_for(log, log_size.read() or 0)
-        forgotten = index.expire(_seconds(fired_at))
-        survivors = index.snapshot()
-        log.clear()
-        for record in survivors:
-            log.add(record)
-        log_size.write(len(survivors))
-        self._cached_log_size = len(survivors)
+        size = log_size.read() or 0
+        index = self._index_for(log, size, swept_until.read() or 0.0)
+        now = _seconds(fired_at)
+        forgotten = index.expire(now)
+        swept_until.write(now)
+        dead = (stale.read() or 0) + len(forgotten)
+        if dead > len(index):
+            survivors = index.snapshot()
+            log.clear()
+            for record in survivors:
+                log.add(record)
+            size, dead = len(survivors), 0
+            log_size.write(size)
+        stale.write(dead)
+        self._cached = (size, now)
         sweep_at.clear()
         oldest = index.oldest()
         if oldest is not None:
             # Strictly later than now: a timer set for the time it fires at would fire forever.
-            due = max(self._due(oldest), _seconds(fired_at) + self._sweep_every)
+            due = max(self._due(oldest), now + self._sweep_every)
             sweep.set(Timestamp(seconds=due))
             sweep_at.write(due)
         # What the sweep did, for monitoring memory (and for tests).
-        yield beam.pvalue.TaggedOutput(SWEPT, (_seconds(fired_at), len(forgotten), len(index)))
+        yield beam.pvalue.TaggedOutput(SWEPT, (now, len(forgotten), len(index)))
 
 
 class _EventsDoFn(beam.DoFn):

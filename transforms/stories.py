@@ -299,6 +299,9 @@ class StoryIndex:
                 story.members.remove(entry.article_id)
                 if not story.members:
                     del self._stories[entry.dedup.story_id]
+        # Stories whose articles are all gone (or replayed alerts of such stories) go too.
+        for story_id in [sid for sid, story in self._stories.items() if not story.members]:
+            del self._stories[story_id]
         if gone:
             self._oldest = min((entry.timestamp for entry in self._by_id.values()), default=None)
         return [entry.article_id for entry in gone]
