@@ -129,7 +129,13 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
         max_records=args.max_records,
         window_seconds=args.window_seconds,
     )
-    pipeline = build_stream_pipeline(source, output, config, settings, options)
+    from kafka.errors import KafkaError
+
+    try:
+        pipeline = build_stream_pipeline(source, output, config, settings, options)
+    except (KafkaError, RuntimeError, ValueError) as error:
+        print(f"marsad: cannot start reading {inputs[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
     result = run_until_stopped(pipeline)
     try:
@@ -147,10 +153,15 @@ def _replay(args: argparse.Namespace) -> int:
     if topic.startswith("kafka://"):
         address = KafkaAddress.parse(topic)
         bootstrap, topic = address.bootstrap, address.name
+    from kafka.errors import KafkaError
+
     try:
         report = replay(args.paths, bootstrap, topic, speed=args.speed, progress=not args.no_progress)
     except InputError as error:
         print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KafkaError as error:
+        print(f"marsad: cannot publish to {topic} on {bootstrap}: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(
         f"replayed {report.records} records to {topic} on {bootstrap} in {report.seconds:.1f} s"

@@ -112,3 +112,11 @@ def test_rules_test_exits_1_when_nothing_fires(capsys, tmp_path):
     source.write_text("افتتح معرض الكتاب من أجل القراء.", encoding="utf-8")
     assert main(["rules", "test", rules, "--file", str(source), "--color", "never"]) == 1
     assert "postponement (Postponement): does not fire — its terms occur only where" in capsys.readouterr().out
+
+
+def test_unreachable_broker_is_a_clear_error(capsys):
+    # Port 1 on loopback: nothing listens, the client gives up after its bootstrap timeout.
+    assert (
+        main(["replay", str(ROOT / "seeds" / "archive"), "--topic", "kafka://127.0.0.1:1/news", "--no-progress"]) == 2
+    )
+    assert "marsad: cannot publish to news on 127.0.0.1:1" in capsys.readouterr().err
