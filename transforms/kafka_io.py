@@ -41,7 +41,7 @@ from kafka.structs import OffsetAndMetadata
 
 from schemas.records import DeadLetter
 from transforms.articles import RawRecord
-from transforms.stages import ArticleResult
+from transforms.stages import DEAD, ArticleResult, SplitReadFailures
 
 log = logging.getLogger(__name__)
 
@@ -281,15 +281,6 @@ def _raw_record(value: bytes | None, origin: dict[str, Any], timestamp_ms: int) 
         )
 
 
-class _SplitReadFailures(beam.DoFn):
-    def process(self, element: RawRecord | DeadLetter) -> Iterable[Any]:
-        beam.metrics.Metrics.counter("marsad", "read").inc()
-        if isinstance(element, DeadLetter):
-            yield beam.pvalue.TaggedOutput("dead_letters", element)
-        else:
-            yield element
-
-
 class ReadFromKafka(beam.PTransform):
     """Kafka partitions (planned up front) -> RawRecords, and read-stage dead letters."""
 
@@ -311,7 +302,7 @@ class ReadFromKafka(beam.PTransform):
             pbegin
             | "Partitions" >> beam.Create(self._plans)
             | "ReadPartitions" >> beam.ParDo(self._reader)
-            | "SplitReadFailures" >> beam.ParDo(_SplitReadFailures()).with_outputs("dead_letters", main="records")
+            | "SplitReadFailures" >> beam.ParDo(SplitReadFailures()).with_outputs(DEAD, main="records")
         )
 
 

@@ -66,11 +66,13 @@ class ReadArticleFiles(beam.PTransform):
             # No reshuffle here: records keep file order into dedup, so on one worker the first
             # copy read is the one kept. The keyed dedup stage spreads the work on a cluster.
             | "ReadRecords" >> beam.FlatMap(read_file)
-            | "SplitReadFailures" >> beam.ParDo(_SplitDead()).with_outputs(DEAD, main="records")
+            | "SplitReadFailures" >> beam.ParDo(SplitReadFailures()).with_outputs(DEAD, main="records")
         )
 
 
-class _SplitDead(beam.DoFn):
+class SplitReadFailures(beam.DoFn):
+    """Counts every record read (files or Kafka) and sends read-stage dead letters to ``DEAD``."""
+
     def process(self, element: RawRecord | DeadLetter) -> Iterable[Any]:
         _counter("read").inc()
         if isinstance(element, DeadLetter):
