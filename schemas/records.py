@@ -244,7 +244,7 @@ class Event(_JsonRecord):
     sentence: Span
     story_id: str | None = None
     plover: str = ""
-    # reported | planned | proposed | conditional | negated
+    # reported | planned | proposed | conditional | negated | mentioned (object or background of another event)
     modality: str = "reported"
     # ceasefire / truce events: proposed | agreed | started | extended | violated | collapsed
     phase: str | None = None

@@ -28,10 +28,23 @@ class TriggerError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class TriggerContext:
+    """A trigger that counts only with one of ``terms`` within ``within`` words in its sentence
+    (a protest noun needs a verb of occurrence: اندلعت مظاهرات، شارك في اعتصام)."""
+
+    within: int
+    terms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EventType:
     type: str
     plover: str
     terms: tuple[Phrase, ...]
+    contexts: tuple[TriggerContext | None, ...] = ()  # per term; empty: none needs context
+
+    def context_of(self, index: int) -> TriggerContext | None:
+        return self.contexts[index] if index < len(self.contexts) else None
 
 
 def _read(path: Path) -> dict:
@@ -52,6 +65,10 @@ class EventCues:
     reporting: tuple[str, ...]
     modality: tuple[tuple[str, tuple[str, ...]], ...]  # in precedence order
     phases: tuple[tuple[str, tuple[str, ...]], ...]
+    # Words that make a trigger after them the object or background of another reported event
+    # (an investigation INTO the bombing, a condemnation OF the attack): modality "mentioned".
+    frames: tuple[str, ...] = ()
+    frame_window: int = 6
 
 
 def _word_list(value: object, where: str) -> tuple[str, ...]:
@@ -76,6 +93,8 @@ def load_event_cues(path: str | Path) -> EventCues:
             (name, _word_list(words, f"{path}: field 'modality.{name}'")) for name, words in modality.items()
         ),
         phases=tuple((name, _word_list(words, f"{path}: field 'phases.{name}'")) for name, words in phases.items()),
+        frames=_word_list(document.get("frames", []), f"{path}: field 'frames'"),
+        frame_window=int(document.get("frame_window", 6)),
     )
 
 
@@ -92,25 +111,37 @@ def load_event_types(path: str | Path) -> list[EventType]:
         terms_raw = raw.get("terms")
         if not isinstance(terms_raw, dict) or not terms_raw:
             raise TriggerError(f"{label}, field 'terms': must map a language to a list of terms")
-        phrases = []
+        phrases: list[Phrase] = []
+        contexts: list[TriggerContext | None] = []
         for lang, entries in terms_raw.items():
             if not isinstance(entries, list):
                 raise TriggerError(f"{label}, field 'terms.{lang}': must be a list")
             for entry in entries:
+                context = None
                 if isinstance(entry, str):
-                    phrases.append(Phrase(raw["type"], entry))
+                    phrase = Phrase((raw["type"], len(phrases)), entry)
                 elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
                     phrase = Phrase(
-                        raw["type"], entry["text"], bool(entry.get("strict_hamza")), entry.get("pos", "noun")
+                        (raw["type"], len(phrases)),
+                        entry["text"],
+                        bool(entry.get("strict_hamza")),
+                        entry.get("pos", "noun"),
+                        frozenset(fold(w) for w in entry.get("exclude", ())),
                     )
-                    try:
-                        PhraseMatcher([phrase])
-                    except ValueError as error:
-                        raise TriggerError(f"{label}, field 'terms.{lang}': {error}") from error
-                    phrases.append(phrase)
+                    near = entry.get("near")
+                    if near is not None:
+                        if not isinstance(near, dict) or not isinstance(near.get("within"), int):
+                            raise TriggerError(f"{label}, field 'terms.{lang}': near needs 'within' and 'terms'")
+                        context = TriggerContext(near["within"], _word_list(near.get("terms"), f"{label}: near"))
                 else:
                     raise TriggerError(f"{label}, field 'terms.{lang}': bad term {entry!r}")
-        types.append(EventType(raw["type"], str(raw.get("plover", "")), tuple(phrases)))
+                try:
+                    PhraseMatcher([phrase])
+                except ValueError as error:
+                    raise TriggerError(f"{label}, field 'terms.{lang}': {error}") from error
+                phrases.append(phrase)
+                contexts.append(context)
+        types.append(EventType(raw["type"], str(raw.get("plover", "")), tuple(phrases), tuple(contexts)))
     return types
 
 
@@ -205,15 +236,21 @@ class EventExtractor:
         self._triggers = PhraseMatcher(phrase for event_type in self.event_types for phrase in event_type.terms)
         self._gazetteer = gazetteer
         self._cues = cues or EventCues(8, (), (), ())
-        self._cue_matcher = (
-            PhraseMatcher(
-                [Phrase(("reporting", ""), word) for word in self._cues.reporting]
-                + [Phrase(("modality", name), word) for name, words in self._cues.modality for word in words]
-                + [Phrase(("phase", name), word) for name, words in self._cues.phases for word in words]
-            )
-            if (self._cues.reporting or self._cues.modality or self._cues.phases)
-            else None
+        self._contexts = {t.type: t.contexts for t in self.event_types}
+        cue_phrases = (
+            [Phrase(("reporting", ""), word) for word in self._cues.reporting]
+            + [Phrase(("modality", name), word) for name, words in self._cues.modality for word in words]
+            + [Phrase(("phase", name), word) for name, words in self._cues.phases for word in words]
+            + [Phrase(("frame", ""), word) for word in self._cues.frames]
+            + [
+                Phrase(("context", t.type, index), word)
+                for t in self.event_types
+                for index, context in enumerate(t.contexts)
+                if context is not None
+                for word in context.terms
+            ]
         )
+        self._cue_matcher = PhraseMatcher(cue_phrases) if cue_phrases else None
 
     def extract(self, article: Article, body: NormalizedText, story_id: str | None = None) -> list[Event]:
         tokens = tokenize(body.text)
@@ -236,32 +273,41 @@ class EventExtractor:
             start, end = body.to_original(folded_start, folded_end)
             return Span("body", start, end, original[start:end])
 
-        events: list[Event] = []
-        seen: set[tuple[int, str]] = set()
-        back_references = self._back_references(body, tokens, sentences, mentions)
+        sentence_numbers = {id(hit): sentence_of(body.to_original(hit.start, hit.end)[0]) for hit in triggers}
+        triggers = [hit for hit in triggers if self._context_allows(hit, triggers, cues, sentence_numbers)]
+        triggers = [hit for hit in triggers if sentence_numbers[id(hit)] is not None]
+        by_sentence: dict[int, list[PhraseHit]] = {}
         for hit in triggers:
+            by_sentence.setdefault(sentence_numbers[id(hit)], []).append(hit)  # type: ignore[arg-type]
+        cues_by_sentence: dict[int, list[PhraseHit]] = {}
+        for cue in cues:
+            cue_sentence = sentence_of(body.to_original(cue.start, cue.end)[0])
+            if cue_sentence is not None:
+                cues_by_sentence.setdefault(cue_sentence, []).append(cue)
+        # One event per type and sentence, named by its first trigger, unless that one is only the
+        # object or background of another event ("mentioned") and a later one is not.
+        chosen: dict[tuple[int, str], tuple[PhraseHit, list[PhraseHit], str]] = {}
+        for number, sentence_triggers in by_sentence.items():
+            sentence_cues = cues_by_sentence.get(number, [])
+            for hit in sentence_triggers:
+                near = self._qualifiers(hit, sentence_cues, sentence_triggers)
+                modality = self._modality(near)
+                if modality == "reported" and self._framed(hit, sentence_cues):
+                    modality = "mentioned"
+                key = (number, _type_of(hit))
+                if key not in chosen or (chosen[key][2] == "mentioned" and modality != "mentioned"):
+                    chosen[key] = (hit, near, modality)
+
+        events: list[Event] = []
+        back_references = self._back_references(body, tokens, sentences, mentions)
+        for (number, event_type), (hit, near, modality) in sorted(chosen.items(), key=lambda kv: kv[1][0].start):
             trigger = span(hit.start, hit.end)
-            number = sentence_of(trigger.start)
-            if number is None or (number, str(hit.payload)) in seen:
-                continue  # one event per type and sentence: the first trigger names it
-            seen.add((number, str(hit.payload)))
             sentence_start, sentence_end = sentences[number]
-            event_type = str(hit.payload)
 
             def in_sentence(folded_start: int, low: int = sentence_start, high: int = sentence_end) -> bool:
                 return low <= body.to_original(folded_start, folded_start + 1)[0] < high
 
-            sentence_cues = [c for c in cues if in_sentence(c.start)]
-            sentence_triggers = [t for t in triggers if in_sentence(t.start)]
-            # A cue qualifies the trigger nearest to it: in "تم إرجاء الاجتماع المقرر اليوم" the
-            # meeting was planned, the postponement happened.
-            near = [
-                c
-                for c in sentence_cues
-                if abs(c.first_token - hit.first_token) <= self._cues.window
-                and abs(c.first_token - hit.first_token)
-                <= min(abs(c.first_token - t.first_token) for t in sentence_triggers)
-            ]
+            sentence_cues = cues_by_sentence.get(number, [])
             speaker_hit = self._speaker(sentence_cues, mentions, in_sentence)
             actors, locations = [], []
             speaker = None
@@ -300,7 +346,7 @@ class EventExtractor:
                     type=event_type,
                     plover=self._plover.get(event_type, ""),
                     trigger=trigger,
-                    modality=self._modality(near),
+                    modality=modality,
                     phase=self._phase(near) if event_type in TRUCE_TYPES else None,
                     speaker=speaker,
                     actors=unique_actors,
@@ -344,6 +390,53 @@ class EventExtractor:
                     resolved[number] = _unique_by_id(per_sentence[earlier])
                     break
         return resolved
+
+    def _qualifiers(
+        self, hit: PhraseHit, sentence_cues: Sequence[PhraseHit], sentence_triggers: Sequence[PhraseHit]
+    ) -> list[PhraseHit]:
+        """The cues that qualify ``hit``: within the cue window and nearer to it than to any other
+        trigger of the sentence. In "تم إرجاء الاجتماع المقرر اليوم" the meeting was planned and
+        the postponement happened."""
+        return [
+            c
+            for c in sentence_cues
+            if c.payload[0] != "frame"  # type: ignore[index]
+            and abs(c.first_token - hit.first_token) <= self._cues.window
+            and abs(c.first_token - hit.first_token)
+            <= min(abs(c.first_token - t.first_token) for t in sentence_triggers)
+        ]
+
+    def _framed(self, hit: PhraseHit, sentence_cues: Sequence[PhraseHit]) -> bool:
+        """True when a frame word shortly before the trigger makes it the object or background of
+        another event: an investigation into the bombing, a condemnation of the attack, the war
+        "that has killed thousands"."""
+        for cue in sentence_cues:
+            if cue.payload[0] != "frame":  # type: ignore[index]
+                continue
+            gap = hit.first_token - cue.last_token
+            if 0 < gap <= self._cues.frame_window:
+                return True
+        return False
+
+    def _context_allows(
+        self,
+        hit: PhraseHit,
+        triggers: Sequence[PhraseHit],
+        cues: Sequence[PhraseHit],
+        sentence_numbers: dict[int, int | None],
+    ) -> bool:
+        event_type, index = hit.payload  # type: ignore[misc]
+        context = self._contexts.get(event_type, ())
+        needed = context[index] if index < len(context) else None
+        if needed is None:
+            return True
+        key = ("context", event_type, index)
+        return any(
+            cue.payload == key
+            and abs(cue.first_token - hit.first_token) <= needed.within
+            and (cue.first_token, cue.last_token) != (hit.first_token, hit.last_token)
+            for cue in cues
+        )
 
     def _modality(self, cues: Sequence[PhraseHit]) -> str:
         names = {c.payload[1] for c in cues if c.payload[0] == "modality"}  # type: ignore[index]
@@ -391,6 +484,10 @@ class EventExtractor:
             value, precision = resolve_time(match, reference)
             return TimeExpression(text=body.original[start:end], start=start, end=end, value=value, precision=precision)
         return None
+
+
+def _type_of(hit: PhraseHit) -> str:
+    return str(hit.payload[0])  # type: ignore[index]
 
 
 def _confidence(hit: PhraseHit, actors: Sequence[Mention], locations: Sequence[Mention], time: object) -> float:
