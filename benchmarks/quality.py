@@ -155,6 +155,14 @@ def plover_protest(split: str) -> dict[str, Tally]:
     return tallies
 
 
+def _prf(tally: Tally) -> str:
+    return f"{tally.precision:.2f} / {tally.recall:.2f} / {tally.f1:.2f}"
+
+
+def _figures(report: dict[str, dict[str, dict[str, Tally]]]) -> dict:
+    return {s: {scope: {k: t.figures() for k, t in v.items()} for scope, v in r.items()} for s, r in report.items()}
+
+
 def _rows(report: dict[str, dict[str, dict[str, Tally]]], labels: Iterable[str]) -> list[str]:
     lines = []
     for scope in ("all", "ant", "snn", "aj"):
@@ -164,8 +172,7 @@ def _rows(report: dict[str, dict[str, dict[str, Tally]]], labels: Iterable[str])
             m, n = report["marsad"][scope][label], report["naive"][scope][label]
             support = m.tp + m.fn
             lines.append(
-                f"| {CORPUS_NAMES.get(scope, 'all corpora')} | {label} | {support} | "
-                f"{m.precision:.2f} / {m.recall:.2f} / {m.f1:.2f} | {n.precision:.2f} / {n.recall:.2f} / {n.f1:.2f} |"
+                f"| {CORPUS_NAMES.get(scope, 'all corpora')} | {label} | {support} | {_prf(m)} | {_prf(n)} |"
             )
     return lines
 
@@ -186,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         report = alert_quality(args.split)
         print(f"\n## Alert rules ({args.split} split)\n\n{header}")
         print("\n".join(_rows(report, (*ALERT_RULES, CEASEFIRE_OR_TRUCE))))
-        figures["alerts"] = {s: {sc: {k: t.figures() for k, t in v.items()} for sc, v in r.items()} for s, r in report.items()}
+        figures["alerts"] = _figures(report)
         if args.errors == "alerts":
             for rule, tally in report["marsad"]["all"].items():
                 for kind, key in tally.errors:
@@ -195,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         report = event_quality(args.split)
         print(f"\n## Events a sentence reports ({args.split} split)\n\n{header}")
         print("\n".join(_rows(report, EVENT_TYPES)))
-        figures["events"] = {s: {sc: {k: t.figures() for k, t in v.items()} for sc, v in r.items()} for s, r in report.items()}
+        figures["events"] = _figures(report)
         if args.errors == "events":
             for event_type, tally in report["marsad"]["all"].items():
                 for kind, key in tally.errors:
@@ -205,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         m, n = tallies["marsad"], tallies["naive"]
         print(f"\n## PLOVER PROTEST, panel-labelled sentences ({args.split} split)\n")
         print("| positives | marsad P / R / F1 | naive P / R / F1 |\n|---|---|---|")
-        print(f"| {m.tp + m.fn} | {m.precision:.2f} / {m.recall:.2f} / {m.f1:.2f} | {n.precision:.2f} / {n.recall:.2f} / {n.f1:.2f} |")
+        print(f"| {m.tp + m.fn} | {_prf(m)} | {_prf(n)} |")
         figures["protest"] = {k: t.figures() for k, t in tallies.items()}
         if args.errors == "protest":
             for kind, key in m.errors:
