@@ -34,6 +34,7 @@ class TriggerContext:
 
     within: int
     terms: tuple[str, ...]
+    forbid: bool = False  # not_near: the trigger does NOT count with one of the terms next to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +128,19 @@ def load_event_types(path: str | Path) -> list[EventType]:
                         bool(entry.get("strict_hamza")),
                         entry.get("pos", "noun"),
                         frozenset(fold(w) for w in entry.get("exclude", ())),
+                        frozenset(entry["proclitics"]) if "proclitics" in entry else None,
                     )
-                    near = entry.get("near")
-                    if near is not None:
+                    for kind in ("near", "not_near"):
+                        near = entry.get(kind)
+                        if near is None:
+                            continue
+                        if context is not None:
+                            raise TriggerError(f"{label}, field 'terms.{lang}': one of near / not_near per trigger")
                         if not isinstance(near, dict) or not isinstance(near.get("within"), int):
-                            raise TriggerError(f"{label}, field 'terms.{lang}': near needs 'within' and 'terms'")
-                        context = TriggerContext(near["within"], _word_list(near.get("terms"), f"{label}: near"))
+                            raise TriggerError(f"{label}, field 'terms.{lang}': {kind} needs 'within' and 'terms'")
+                        context = TriggerContext(
+                            near["within"], _word_list(near.get("terms"), f"{label}: {kind}"), kind == "not_near"
+                        )
                 else:
                     raise TriggerError(f"{label}, field 'terms.{lang}': bad term {entry!r}")
                 try:
@@ -431,12 +439,14 @@ class EventExtractor:
         if needed is None:
             return True
         key = ("context", event_type, index)
-        return any(
+        found = any(
             cue.payload == key
-            and abs(cue.first_token - hit.first_token) <= needed.within
+            and max(0, cue.first_token - hit.last_token, hit.first_token - cue.last_token) <= needed.within
             and (cue.first_token, cue.last_token) != (hit.first_token, hit.last_token)
+            and sentence_numbers.get(id(cue), sentence_numbers[id(hit)]) == sentence_numbers[id(hit)]
             for cue in cues
         )
+        return found != needed.forbid
 
     def _modality(self, cues: Sequence[PhraseHit]) -> str:
         names = {c.payload[1] for c in cues if c.payload[0] == "modality"}  # type: ignore[index]
