@@ -67,8 +67,10 @@ def fmt_rate(value: float | None) -> str:
 
 def table(rows: list[list[str]], header: list[str]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-             for r in [header, *rows]]  # fmt: skip
+    lines = [
+        "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in [header, *rows]
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -83,10 +85,21 @@ def report(results: dict[str, Any]) -> str:
         for key in ("alerts_per_article", "events_per_article", "state_bytes_per_article", "compile_s"):
             if key in row:
                 extra.append(f"{key.replace('_per_article', '/article').replace('_', ' ')} {row[key]:.2f}")
-        rows.append([name, f"{row['articles']:,}", f"{row['cpu_s']:.2f}", fmt_rate(row["per_s"]),
-                     f"{floor / row['per_s']:.0f}x", "; ".join(extra)])  # fmt: skip
-    out += ["", f"Stages alone, one process (peak {stages['peak_mb']:.0f} MB), CPU seconds:",
-            table(rows, ["stage", "articles", "CPU s", "articles/s/core", "cost vs floor", ""])]  # fmt: skip
+        rows.append(
+            [
+                name,
+                f"{row['articles']:,}",
+                f"{row['cpu_s']:.2f}",
+                fmt_rate(row["per_s"]),
+                f"{floor / row['per_s']:.0f}x",
+                "; ".join(extra),
+            ]
+        )
+    out += [
+        "",
+        f"Stages alone, one process (peak {stages['peak_mb']:.0f} MB), CPU seconds:",
+        table(rows, ["stage", "articles", "CPU s", "articles/s/core", "cost vs floor", ""]),
+    ]
 
     loop_rate = None
     rows = []
@@ -94,25 +107,49 @@ def report(results: dict[str, Any]) -> str:
         r = run["result"]
         loop_rate = loop_rate or r["per_s"]
         rows.append([f"{r['articles']:,}", f"{r['cpu_s']:.1f}", fmt_rate(r["per_s"]), f"{run['peak_mb']:.0f}"])
-    out += ["", "Plain loop (parse -> prepare -> story index -> events, default rules), by corpus size:",
-            table(rows, ["articles", "CPU s", "articles/s/core", "peak MB"])]  # fmt: skip
+    out += [
+        "",
+        "Plain loop (parse -> prepare -> story index -> events, default rules), by corpus size:",
+        table(rows, ["articles", "CPU s", "articles/s/core", "peak MB"]),
+    ]
 
     rows = []
     for run in results.get("beam", []):
         r = run["result"]
         rate = r["articles"] / r["wall_s"]
-        rows.append([f"batch, DirectRunner, {r['workers']} worker(s)", f"{r['articles']:,}", f"{r['wall_s']:.1f}",
-                     f"{run['cpu_s']:.1f}", fmt_rate(rate), fmt_rate(r["articles"] / run["cpu_s"]),
-                     f"{r['articles'] / run['cpu_s'] / loop_rate:.2f}", f"{run['peak_mb']:.0f}"])  # fmt: skip
+        rows.append(
+            [
+                f"batch, DirectRunner, {r['workers']} worker(s)",
+                f"{r['articles']:,}",
+                f"{r['wall_s']:.1f}",
+                f"{run['cpu_s']:.1f}",
+                fmt_rate(rate),
+                fmt_rate(r["articles"] / run["cpu_s"]),
+                f"{r['articles'] / run['cpu_s'] / loop_rate:.2f}",
+                f"{run['peak_mb']:.0f}",
+            ]
+        )
     stream = results.get("stream")
     if stream and "result" in stream:
         r = stream["result"]
-        rows.append(["stream, Prism + Kafka, 1 job", f"{r['articles']:,}", f"{r['wall_s']:.1f}",
-                     f"{r['cpu_s']:.1f}", fmt_rate(r["articles"] / r["wall_s"]), fmt_rate(r["articles"] / r["cpu_s"]),
-                     f"{r['articles'] / r['cpu_s'] / loop_rate:.2f}", f"{r['peak_mb']:.0f}"])  # fmt: skip
+        rows.append(
+            [
+                "stream, Prism + Kafka, 1 job",
+                f"{r['articles']:,}",
+                f"{r['wall_s']:.1f}",
+                f"{r['cpu_s']:.1f}",
+                fmt_rate(r["articles"] / r["wall_s"]),
+                fmt_rate(r["articles"] / r["cpu_s"]),
+                f"{r['articles'] / r['cpu_s'] / loop_rate:.2f}",
+                f"{r['peak_mb']:.0f}",
+            ]
+        )
     if rows:
-        out += ["", "Beam (whole process, start-up included; ratio = articles per CPU-second / plain loop's):",
-                table(rows, ["run", "articles", "wall s", "CPU s", "articles/s", "articles/CPU-s", "x loop", "peak MB"])]
+        out += [
+            "",
+            "Beam (whole process, start-up included; ratio = articles per CPU-second / plain loop's):",
+            table(rows, ["run", "articles", "wall s", "CPU s", "articles/s", "articles/CPU-s", "x loop", "peak MB"]),
+        ]
     if stream and "skipped" in stream:
         out.append(f"stream job: skipped ({stream['skipped']})")
 
@@ -120,24 +157,38 @@ def report(results: dict[str, Any]) -> str:
     if peer and "skipped" not in peer:
         rows = []
         for count, row in peer["rows"].items():
-            rows.append([count, f"{row['marsad_ms']:.3f}", f"{row['lucene_ms']:.3f}",
-                         f"{row['marsad_ms'] / row['lucene_ms']:.2f}", f"{row['marsad_matches']:.2f}",
-                         f"{row['lucene_matches']:.2f}"])  # fmt: skip
-        out += ["", f"Rule matching vs Lucene Monitor 9.11.1 + ArabicAnalyzer ({peer['articles']:,} articles, one "
-                "thread, CPU ms per article; Lucene JIT-warmed, best of 3):",
-                table(rows, ["rules", "marsad ms", "Lucene ms", "marsad / Lucene", "marsad matches/art",
-                             "Lucene matches/art"])]  # fmt: skip
+            rows.append(
+                [
+                    count,
+                    f"{row['marsad_ms']:.3f}",
+                    f"{row['lucene_ms']:.3f}",
+                    f"{row['marsad_ms'] / row['lucene_ms']:.2f}",
+                    f"{row['marsad_matches']:.2f}",
+                    f"{row['lucene_matches']:.2f}",
+                ]
+            )
+        out += [
+            "",
+            f"Rule matching vs Lucene Monitor 9.11.1 + ArabicAnalyzer ({peer['articles']:,} articles, one "
+            "thread, CPU ms per article; Lucene JIT-warmed, best of 3):",
+            table(
+                rows, ["rules", "marsad ms", "Lucene ms", "marsad / Lucene", "marsad matches/art", "Lucene matches/art"]
+            ),
+        ]
     elif peer:
         out.append(f"peer: skipped ({peer['skipped']})")
     return "\n".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller sizes: under 2 minutes")
     parser.add_argument("--corpus", type=Path, default=ANT, help="a .jsonl.gz of articles (default: ANT)")
-    parser.add_argument("--json", type=Path, default=ROOT / "benchmarks" / "results.json", help="where to write figures")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "benchmarks" / "results.json", help="where to write figures"
+    )
     parser.add_argument("--no-stream", action="store_true", help="skip the stream job on Prism")
     parser.add_argument("--no-peer", action="store_true", help="skip Lucene Monitor")
     parser.add_argument("--no-beam", action="store_true", help="skip the Beam batch runs")
@@ -150,11 +201,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results: dict[str, Any] = {
         "mode": "quick" if args.quick else "full",
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "corpus": args.corpus.name,
         "command": "python -m benchmarks" + (" --quick" if args.quick else ""),
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip(),
-    }  # fmt: skip
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip(),
+    }
 
     def note(message: str) -> None:
         # Figures so far are kept even if a later run fails.
@@ -162,9 +215,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:6.1f} s] {message}", file=sys.stderr, flush=True)
 
     note("stages alone")
-    results["stages"] = child("stages", {
-        "path": corpus, "count": sizes["stage_articles"], "rule_articles": sizes["rule_articles"],
-        "rule_counts": RULE_COUNTS, "vocabulary_articles": sizes["vocabulary_articles"]})  # fmt: skip
+    results["stages"] = child(
+        "stages",
+        {
+            "path": corpus,
+            "count": sizes["stage_articles"],
+            "rule_articles": sizes["rule_articles"],
+            "rule_counts": RULE_COUNTS,
+            "vocabulary_articles": sizes["vocabulary_articles"],
+        },
+    )
     results["loop"] = []
     for count in sizes["loop_sizes"]:
         note(f"plain loop, {count or 'all'} articles")

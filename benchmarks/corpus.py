@@ -9,8 +9,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from schemas.records import Article
 from transforms.articles import RawRecord, parse_record
 from transforms.rules import Rule, parse_rules

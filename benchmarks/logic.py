@@ -65,8 +65,9 @@ class PlainLoop:
                 continue
             fingerprint = content_fingerprint(article)
             url = canonical_url(article.url)
-            sig = signature(article.title, article.body)
-            alerts = self.matcher.alerts(article, _fields(article), "")
+            fields = _fields(article)  # as transforms.stages._PrepareDoFn: one normalisation per field
+            sig = signature(article.title, article.body, fields.get("title"), fields.get("body"))
+            alerts = self.matcher.alerts(article, fields, "")
             dedup = self.index.decide(article.id, _seconds(article), fingerprint, url, sig)
             alerts = [self.index.story_alert(alert, dedup.story_id) for alert in alerts]
             counts[dedup.status] += 1
@@ -133,8 +134,13 @@ def stages(path: Path, count: int, rule_articles: int, rule_counts: tuple[int, .
             seconds, alerts = timed(
                 lambda generated=generated: sum(len(generated.alerts(a, _fields(a), "")) for a in measured)
             )
-            rate(f"rules: {rules:,} generated", seconds, len(measured),
-                 alerts_per_article=alerts / len(measured), compile_s=compile_seconds)  # fmt: skip
+            rate(
+                f"rules: {rules:,} generated",
+                seconds,
+                len(measured),
+                alerts_per_article=alerts / len(measured),
+                compile_s=compile_seconds,
+            )
 
     # The story index sees articles in publication order, as a live feed delivers them.
     ordered = sorted(prepared, key=lambda p: (_seconds(p[0]), p[0].id))
