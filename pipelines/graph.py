@@ -1,8 +1,11 @@
 """The one pipeline graph behind every mode (batch files, Kafka stream, archive replay).
 
-    source (files | Kafka) ─> RawRecords ─ Parse ─ Prepare ─ StoryIndex ─ Events ─> results ─┬─> sinks
-                 │                           │        │          │   (article + its story's   │
-                 └── read failures ──────────┴────────┴──────────┴─> lost  alerts, events)    ┘
+    source (files | Kafka) ─> RawRecords ─ Parse ─ Prepare ─ Stories ─ Events ─> results ─┬─> sinks
+                 │                           │        │         │   (article + its story's  │
+                 └── read failures ──────────┴────────┴─────────┴─> lost  alerts, events)   ┘
+
+Parse, Prepare (fingerprints, signatures, rule matching) and Events are parallel; Stories (the
+story index) is the one keyed stateful step.
 
 Modes differ only in the source they feed in and the sinks they attach to ``GraphOutputs``.
 """
@@ -18,7 +21,7 @@ from transforms.articles import default_seeds_dir
 from transforms.events import EventCues, EventType, load_event_cues, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
-from transforms.stages import DEAD, ParseArticles, StoryClustering, count_lost_article
+from transforms.stages import DEAD, AssignStories, ExtractEvents, ParseArticles, PrepareArticles, count_lost_article
 
 DEFAULT_RETENTION_SECONDS = 72 * 3600
 
@@ -73,12 +76,11 @@ def build_graph(
 ) -> GraphOutputs:
     """Apply marsad's stages to a PCollection of RawRecords."""
     parsed = records | "Parse" >> ParseArticles()
-    clustered = parsed.articles | "Stories" >> StoryClustering(
-        config.rules, config.event_types, config.gazetteer, config.retention_seconds, event_cues=config.event_cues
-    )
-    results = clustered["results"]
+    prepared = parsed.articles | "Prepare" >> PrepareArticles(config.rules)
+    decided = prepared.keyed | "Stories" >> AssignStories(config.retention_seconds)
+    results = decided.decided | "Events" >> ExtractEvents(config.event_types, config.gazetteer, config.event_cues)
     lost = (
-        (source_dead_letters, parsed[DEAD], clustered[DEAD])
+        (source_dead_letters, parsed[DEAD], prepared[DEAD], decided[DEAD])
         | "LostArticles" >> beam.Flatten()
         | "CountLost" >> beam.Map(count_lost_article)
     )
@@ -86,8 +88,8 @@ def build_graph(
     return GraphOutputs(
         results=results,
         lost=lost,
-        articles=results | "Articles" >> beam.Map(lambda r: r.article),
-        alerts=results | "Alerts" >> beam.FlatMap(lambda r: r.alerts),
-        events=results | "Events" >> beam.FlatMap(lambda r: r.events),
+        articles=results | "ArticlesOut" >> beam.Map(lambda r: r.article),
+        alerts=results | "AlertsOut" >> beam.FlatMap(lambda r: r.alerts),
+        events=results | "EventsOut" >> beam.FlatMap(lambda r: r.events),
         dead_letters=(lost, stage_errors) | "AllDeadLetters" >> beam.Flatten(),
     )

@@ -20,7 +20,7 @@ import yaml
 from schemas.records import Article, Event, Mention, Span, TimeExpression
 from transforms.gazetteer import EntryHit, Gazetteer
 from transforms.matcher import Phrase, PhraseHit, PhraseMatcher
-from transforms.text import NormalizedText, Token, fold, tokenize
+from transforms.text import NormalizedText, Token, fold
 
 
 class TriggerError(ValueError):
@@ -261,7 +261,7 @@ class EventExtractor:
         self._cue_matcher = PhraseMatcher(cue_phrases) if cue_phrases else None
 
     def extract(self, article: Article, body: NormalizedText, story_id: str | None = None) -> list[Event]:
-        tokens = tokenize(body.text)
+        tokens = body.tokens
         triggers = self._triggers.find(body, tokens)
         if not triggers:
             return []

@@ -192,6 +192,9 @@ class PhraseMatcher:
             self._phrases.append(_CompiledPhrase(phrase.payload, phrase.text, tuple(words)))
             for form in words[0].forms:
                 self._index.setdefault(form, []).append(number)
+        # token text -> phrases that may start at it. Most tokens start none: after the first
+        # sighting of a word, this one lookup is all it costs.
+        self._candidates: dict[str, tuple[int, ...]] = {}
 
     def __len__(self) -> int:
         return len(self._phrases)
@@ -216,16 +219,33 @@ class PhraseMatcher:
                 return True
         return False
 
+    _CANDIDATE_CACHE_SIZE = 500_000
+
+    def _candidates_of(self, token: str) -> tuple[int, ...]:
+        found: set[int] = set()
+        for stem, _ in self._stems(token):
+            found.update(self._index.get(stem, ()))
+        candidates = tuple(sorted(found))
+        if len(self._candidates) >= self._CANDIDATE_CACHE_SIZE:
+            self._candidates.clear()  # a long-running worker's vocabulary keeps growing
+        self._candidates[token] = candidates
+        return candidates
+
     def find(self, text: NormalizedText, tokens: Sequence[Token] | None = None) -> list[PhraseHit]:
         """All phrase occurrences, in text order; overlapping hits of different phrases are kept."""
-        tokens = tokenize(text.text) if tokens is None else tokens
-        light_text = text.light_text
+        tokens = text.tokens if tokens is None else tokens
+        light_text = None
         hits: list[PhraseHit] = []
+        cache = self._candidates
         for index, token in enumerate(tokens):
-            candidates: set[int] = set()
-            for stem, _ in self._stems(token.text):
-                candidates.update(self._index.get(stem, ()))
-            for number in sorted(candidates):
+            candidates = cache.get(token.text)
+            if candidates is None:
+                candidates = self._candidates_of(token.text)
+            if not candidates:
+                continue
+            if light_text is None:
+                light_text = text.light_text
+            for number in candidates:
                 phrase = self._phrases[number]
                 last = index + len(phrase.words) - 1
                 if last >= len(tokens):

@@ -4,22 +4,29 @@
 - Same story (a rewrite of the same event): MinHash over the set of content words (folded,
   clitics stripped, function words and numbers left out), which survives rewording.
 
-MinHash and LSH come from datasketch, a maintained implementation (vectorised hashing, banded
-LSH with tuned band/row parameters) rather than code of our own. Signatures are kept as uint32
-arrays (datasketch's hash values fit in 32 bits), 4 bytes per permutation.
+MinHash and LSH come from datasketch, a maintained implementation (banded LSH with tuned
+band/row parameters) rather than code of our own. Signatures are kept as uint32 arrays
+(datasketch's "affine32" scheme), 4 bytes per permutation. They are computed here with
+datasketch's own hash function, permutations and arithmetic, bit for bit, but with each scheme's
+permutations built once per process instead of once per MinHash object (datasketch draws them
+again for every sketch, which cost more than the hashing), and the shingles' hashes shared by the
+whole-text and lead sketches.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache, lru_cache
 
 import numpy as np
 from datasketch import MinHash
 
 from transforms.matcher import arabic_stems
-from transforms.text import fold, tokenize
+from transforms.text import NormalizedText, Token, fold
 
 SHINGLE_PERMUTATIONS = 128
 WORD_PERMUTATIONS = 64
@@ -65,24 +72,55 @@ class Signature:
         return self.shingles.nbytes + self.lead.nbytes + self.words.nbytes + 8 * len(self.title_words)
 
 
+@lru_cache(maxsize=200_000)
+def _content_stem(token: str) -> str | None:
+    """A folded token's shortest clitic-free stem, or None for function words and numbers."""
+    if token.isdigit() or token in STOPWORDS:
+        return None
+    stems = arabic_stems(token) if "\u0600" <= token[0] <= "\u06ff" else ((token, 0),)
+    stem = min((s for s, _ in stems), key=len)
+    return stem if len(stem) > 1 and stem not in STOPWORDS else None
+
+
+def _content_words_of(tokens: Iterable[Token]) -> list[str]:
+    return [stem for token in tokens if (stem := _content_stem(token.text)) is not None]
+
+
 def content_words(text: str) -> list[str]:
     """Folded tokens reduced to their shortest clitic-free stem, function words and numbers out."""
-    words = []
-    for token in tokenize(fold(text)):
-        if token.text.isdigit() or token.text in STOPWORDS:
-            continue
-        stems = arabic_stems(token.text) if "\u0600" <= token.text[0] <= "\u06ff" else ((token.text, 0),)
-        stem = min((s for s, _ in stems), key=len)
-        if len(stem) > 1 and stem not in STOPWORDS:
-            words.append(stem)
-    return words
+    return _content_words_of(NormalizedText(text).tokens)
 
 
-def _minhash(items: list[bytes], permutations: int) -> np.ndarray:
-    minhash = MinHash(num_perm=permutations, scheme=MINHASH_SCHEME)
-    if items:
-        minhash.update_batch(items)
-    return minhash.hashvalues.astype(np.uint32)
+@cache
+def _permutations(permutations: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's affine32 permutations (seed 1), drawn once: (a, b) as uint32 arrays."""
+    a, b = MinHash(num_perm=permutations, scheme=MINHASH_SCHEME).permutations
+    return a.reshape(1, -1), b.reshape(1, -1)
+
+
+def _item_hashes(items: Iterable[bytes]) -> np.ndarray:
+    """datasketch's default hash (the first 4 bytes of SHA-1, little-endian), pre-mixed with the
+    MurmurHash3 finalizer as its affine32 scheme does; uint32 column vector."""
+    digests = b"".join(hashlib.sha1(item).digest()[:4] for item in items)
+    hashes = np.frombuffer(digests, dtype="<u4").astype(np.uint32).reshape(-1, 1)
+    hashes = hashes ^ (hashes >> np.uint32(16))
+    hashes = hashes * np.uint32(0x85EBCA6B)
+    hashes = hashes ^ (hashes >> np.uint32(13))
+    hashes = hashes * np.uint32(0xC2B2AE35)
+    return hashes ^ (hashes >> np.uint32(16))
+
+
+def _minhash_of_hashes(hashes: np.ndarray, permutations: int) -> np.ndarray:
+    if not len(hashes):
+        return np.full(permutations, np.iinfo(np.uint32).max, dtype=np.uint32)
+    a, b = _permutations(permutations)
+    return (hashes * a + b).min(axis=0)  # uint32 arithmetic wraps: the "mod 2^32" of the scheme
+
+
+def _minhash(items: Iterable[bytes], permutations: int) -> np.ndarray:
+    """The hash values of ``MinHash(num_perm=permutations, scheme="affine32")`` after
+    ``update_batch(items)``."""
+    return _minhash_of_hashes(_item_hashes(items), permutations)
 
 
 def _shingles(tokens: list[str]) -> set[bytes]:
@@ -101,19 +139,41 @@ def lead_weekday(tokens: list[str]) -> int | None:
     return None
 
 
-def signature(title: str, body: str) -> Signature:
-    body = strip_dateline(body)
-    tokens = [t.text for t in tokenize(fold(body or title))]
-    shingles = _shingles(tokens)
-    words = {w.encode() for w in content_words(title + "\n" + body)}
+def _tokens_after(text: NormalizedText, original_offset: int) -> list[Token]:
+    """The tokens of ``text`` that start at or after an original offset on a word boundary."""
+    if not original_offset:
+        return text.tokens
+    folded_offset = len(fold(text.original[:original_offset]))  # folding is character by character
+    return [token for token in text.tokens if token.start >= folded_offset]
+
+
+def signature(
+    title: str, body: str, title_text: NormalizedText | None = None, body_text: NormalizedText | None = None
+) -> Signature:
+    """Signatures of an article. ``title_text`` / ``body_text``: the fields' normalised texts when
+    the caller has them already (their tokens are then shared with rule matching and events)."""
+    title_text = title_text if title_text is not None else NormalizedText(title)
+    body_text = body_text if body_text is not None else NormalizedText(body)
+    dateline = _DATELINE.match(body)
+    body_tokens = _tokens_after(body_text, dateline.end() if dateline else 0)
+    has_body = bool(body[dateline.end() :] if dateline else body)
+    tokens = [t.text for t in (body_tokens if has_body else title_text.tokens)]
+    # Shingles in order of first occurrence: the lead's shingles are a prefix of them, so their
+    # hashes are computed once for both sketches.
+    positions = [" ".join(tokens[i : i + SHINGLE_SIZE]).encode() for i in range(len(tokens) - SHINGLE_SIZE + 1)]
+    shingles = list(dict.fromkeys(positions))
+    lead_count = len(set(positions[: max(0, min(len(tokens), LEAD_TOKENS) - SHINGLE_SIZE + 1)]))
+    shingle_hashes = _item_hashes(shingles)
+    title_words = _content_words_of(title_text.tokens)
+    words = {w.encode() for w in title_words + _content_words_of(body_tokens)}
     return Signature(
-        shingles=_minhash(sorted(shingles), SHINGLE_PERMUTATIONS),
+        shingles=_minhash_of_hashes(shingle_hashes, SHINGLE_PERMUTATIONS),
         # A reprint keeps the lead; a follow-up that repeats the background paragraph does not.
-        lead=_minhash(sorted(_shingles(tokens[:LEAD_TOKENS])), LEAD_PERMUTATIONS),
-        words=_minhash(sorted(words), WORD_PERMUTATIONS),
+        lead=_minhash_of_hashes(shingle_hashes[:lead_count], LEAD_PERMUTATIONS),
+        words=_minhash(words, WORD_PERMUTATIONS),
         shingle_count=len(shingles),
         weekday=lead_weekday(tokens),
-        title_words=frozenset(zlib.crc32(w.encode()) for w in content_words(title)),
+        title_words=frozenset(zlib.crc32(w.encode()) for w in title_words),
     )
 
 
@@ -123,4 +183,5 @@ def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 def as_minhash(values: np.ndarray) -> MinHash:
     """A datasketch MinHash over stored hash values, for its LSH index."""
-    return MinHash(num_perm=len(values), hashvalues=values.astype(np.uint64), scheme=MINHASH_SCHEME)
+    a, b = _permutations(len(values))
+    return MinHash(hashvalues=values.astype(np.uint64), permutations=np.vstack([a, b]), scheme=MINHASH_SCHEME)

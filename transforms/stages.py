@@ -145,8 +145,10 @@ class _PrepareDoFn(beam.DoFn):
 
     def process(self, article: Article) -> Iterable[Any]:
         assert self._matcher is not None
+        # Normalised and tokenised once, shared by signatures and rule matching.
+        fields = _fields_of(article)
         try:
-            prepared_signature = signature(article.title, article.body)
+            prepared_signature = signature(article.title, article.body, fields.get("title"), fields.get("body"))
             fingerprint = content_fingerprint(article)
             url = canonical_url(article.url)
         except Exception as error:
@@ -155,11 +157,11 @@ class _PrepareDoFn(beam.DoFn):
         alerts: list[Alert] = []
         errors: list[DeadLetter] = []
         try:
-            alerts = self._matcher.alerts(article, _fields_of(article), _now_iso())
+            alerts = self._matcher.alerts(article, fields, _now_iso())
         except Exception as error:
             errors.append(_stage_failure("alerts", article, error))
         prepared = _Prepared(article, fingerprint, url, prepared_signature, tuple(alerts), tuple(errors))
-        # One key: the story index sees every article (see StoryClustering).
+        # One key: the story index sees every article (see AssignStories).
         yield ("stories", prepared)
 
 
@@ -312,14 +314,53 @@ class _EventsDoFn(beam.DoFn):
         yield ArticleResult(article, prepared.alerts, tuple(events), tuple(errors))
 
 
-class StoryClustering(beam.PTransform):
-    """Articles -> (``results``: one ArticleResult per article, with its dedup status, story and
-    the revisions of its stories' alerts; ``DEAD``: failures).
+class PrepareArticles(beam.PTransform):
+    """Articles -> (``keyed``: each with its fingerprint, canonical URL, MinHash signatures and
+    rule matches, under the story index's key; ``DEAD``: failures). The expensive part of the
+    work, and parallel: it scales with workers."""
 
-    Preparation (signatures, rule matching) and event extraction run in parallel; the story
-    index itself is one keyed stateful step, because "have we seen this before?" is a question
-    about everything seen. It is cheap per article (LSH lookups); see benchmarks/dedup.py.
-    """
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        super().__init__()
+        self._prepare = _PrepareDoFn(rules)
+
+    def expand(self, articles: beam.PCollection[Article]) -> beam.pvalue.DoOutputsTuple:
+        return articles | beam.ParDo(self._prepare).with_output_types(tuple[str, _Prepared]).with_outputs(
+            DEAD, main="keyed"
+        )
+
+
+class AssignStories(beam.PTransform):
+    """Prepared articles -> (``decided``: with dedup status, story and the revisions of their
+    stories' alerts; ``DEAD``: failures; ``SWEPT``: what each sweep of the index forgot).
+
+    The story index is one keyed stateful step, because "have we seen this before?" is a
+    question about everything seen: its cost per article bounds the whole job's throughput
+    (measured by ``python -m benchmarks``: LSH lookups and inserts, well under a millisecond)."""
+
+    def __init__(self, retention_seconds: int, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+        super().__init__()
+        self._stories = _StoryDoFn(retention_seconds, thresholds)
+
+    def expand(self, keyed: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
+        return keyed | beam.ParDo(self._stories).with_outputs(DEAD, SWEPT, main="decided")
+
+
+class ExtractEvents(beam.PTransform):
+    """Decided articles -> one ArticleResult each (events from the first article of new text;
+    copies and reprints add none). Parallel."""
+
+    def __init__(self, event_types: Sequence[EventType], entries: Sequence[Entry], cues: EventCues | None) -> None:
+        super().__init__()
+        self._events = _EventsDoFn(event_types, entries, cues)
+
+    def expand(self, decided: beam.PCollection) -> beam.PCollection[ArticleResult]:
+        return decided | beam.ParDo(self._events)
+
+
+class StoryClustering(beam.PTransform):
+    """Prepare -> Stories -> Events as one transform: Articles -> (``results``: one ArticleResult
+    per article; ``DEAD``: failures; ``SWEPT``). The pipeline graph applies the three steps by
+    name (pipelines/graph.py); this is for tests and callers that want them together."""
 
     def __init__(
         self,
@@ -331,16 +372,14 @@ class StoryClustering(beam.PTransform):
         event_cues: EventCues | None = None,
     ) -> None:
         super().__init__()
-        self._prepare = _PrepareDoFn(rules)
-        self._stories = _StoryDoFn(retention_seconds, thresholds)
-        self._events = _EventsDoFn(event_types, entries, event_cues)
+        self._prepare = PrepareArticles(rules)
+        self._stories = AssignStories(retention_seconds, thresholds)
+        self._events = ExtractEvents(event_types, entries, event_cues)
 
     def expand(self, articles: beam.PCollection[Article]) -> dict[str, beam.PCollection]:
-        prepared = articles | "Prepare" >> beam.ParDo(self._prepare).with_output_types(
-            tuple[str, _Prepared]
-        ).with_outputs(DEAD, main="keyed")
-        decided = prepared.keyed | "StoryIndex" >> beam.ParDo(self._stories).with_outputs(DEAD, SWEPT, main="decided")
-        results = decided.decided | "Events" >> beam.ParDo(self._events)
+        prepared = articles | "Prepare" >> self._prepare
+        decided = prepared.keyed | "Stories" >> self._stories
+        results = decided.decided | "Events" >> self._events
         dead = (prepared[DEAD], decided[DEAD]) | "StoryDead" >> beam.Flatten()
         return {"results": results, DEAD: dead, SWEPT: decided[SWEPT]}
 

@@ -174,14 +174,22 @@ class NormalizedText:
         o_start, o_end = self.to_original(start, end)
         return self.original[o_start:o_end]
 
+    @cached_property
+    def tokens(self) -> list[Token]:
+        """The words of ``text``, split once and shared by every stage that needs them (rules,
+        triggers, gazetteers, signatures)."""
+        return tokenize(self.text)
+
 
 def _is_word_tail(char: str) -> bool:
     return char == TATWEEL or unicodedata.category(char) == "Mn"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Token:
-    """A word of folded text: ``text == folded[start:end]``."""
+    """A word of folded text: ``text == folded[start:end]``. Treat as immutable; not declared
+    frozen because a frozen dataclass is twice as slow to create, and every word of every article
+    becomes one."""
 
     text: str
     start: int
