@@ -19,7 +19,7 @@ import hashlib
 import re
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 import numpy as np
@@ -46,6 +46,9 @@ STOPWORDS = frozenset(
 
 
 LEAD_TOKENS = 60
+MAX_SHINGLE_SET = 3000
+SAMPLE_EVERY = 8
+_NUMBER = re.compile(r"\d+")
 # A wire dateline ("دبي، الإمارات العربية المتحدة (CNN)--") opens every article of an outlet: it
 # would make unrelated stories look alike.
 _DATELINE = re.compile(r"^\s*[^\n()]{0,80}\((?:CNN|cnn|رويترز|أ ف ب|ا ف ب|د ب أ|وام|واس|سانا)\)\s*[-–—.:]*\s*")
@@ -62,6 +65,10 @@ class Signature:
     shingle_count: int  # texts too short to shingle are never near-duplicates of anything
     weekday: int | None = None  # the first weekday the lead names (0 = Monday)
     title_words: frozenset[int] = frozenset()  # CRC32 of the title's content words
+    # The shingles' hashes, sorted (at most MAX_SHINGLE_SET): exact containment of one text in
+    # another, the common shape of a wire copy cut or extended by another outlet.
+    shingle_set: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.uint32))
+    numbers: frozenset[int] = frozenset()  # numbers of the title and lead: a template's variables
 
     def shares_title_word(self, other: Signature) -> bool:
         """Headlines name the event; two reports of one story share at least one headline word."""
@@ -69,7 +76,27 @@ class Signature:
 
     @property
     def nbytes(self) -> int:
-        return self.shingles.nbytes + self.lead.nbytes + self.words.nbytes + 8 * len(self.title_words)
+        return (
+            self.shingles.nbytes
+            + self.lead.nbytes
+            + self.words.nbytes
+            + self.shingle_set.nbytes
+            + 8 * (len(self.title_words) + len(self.numbers))
+        )
+
+    def sampled_shingles(self) -> np.ndarray:
+        """The shingle hashes kept for candidate lookup (about one in SAMPLE_EVERY): two texts
+        that share a passage share its sampled shingles, however different their lengths."""
+        return self.shingle_set[self.shingle_set % SAMPLE_EVERY == 0]
+
+
+def containment(a: Signature, b: Signature) -> float:
+    """The share of the shorter text's shingles found in the longer one (exact, on hashes)."""
+    smaller = min(len(a.shingle_set), len(b.shingle_set))
+    if not smaller:
+        return 0.0
+    shared = np.intersect1d(a.shingle_set, b.shingle_set, assume_unique=True)
+    return len(shared) / smaller
 
 
 @lru_cache(maxsize=200_000)
@@ -174,6 +201,9 @@ def signature(
         shingle_count=len(shingles),
         weekday=lead_weekday(tokens),
         title_words=frozenset(zlib.crc32(w.encode()) for w in title_words),
+        shingle_set=np.unique(shingle_hashes[:MAX_SHINGLE_SET, 0]),
+        numbers=frozenset(int(n) for n in _NUMBER.findall(title_text.text + " " + " ".join(tokens[:LEAD_TOKENS]))
+                          if len(n) <= 9),
     )
 
 

@@ -23,14 +23,22 @@ with the mention count and the ids of the story's articles that matched the rule
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from datasketch import MinHashLSH
 
 from schemas.records import Alert, Dedup
 from transforms.dedup import story_id_for
-from transforms.similarity import SHINGLE_PERMUTATIONS, WORD_PERMUTATIONS, Signature, as_minhash, estimated_jaccard
+from transforms.similarity import (
+    SHINGLE_PERMUTATIONS,
+    WORD_PERMUTATIONS,
+    Signature,
+    as_minhash,
+    containment,
+    estimated_jaccard,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,10 @@ class Thresholds:
     near_duplicate_lead: float = 0.4
     story: float = 0.55
     story_first: float = 0.45
+    # The shorter text's shingles found in the longer one: one outlet's cut or extension of
+    # another's copy of a dispatch (a rewritten first sentence, a dateline, a last paragraph).
+    reprint_containment: float = 0.7
+    containment_candidates: int = 2  # sampled shingles shared before containment is computed
 
 
 DEFAULT_THRESHOLDS = Thresholds()
@@ -77,12 +89,16 @@ class _Story:
 
 
 def is_reprint(a: Signature, b: Signature, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> float | None:
-    """The estimated similarity when ``a`` reprints ``b`` (or the reverse), else None."""
+    """The similarity when ``a`` reprints ``b`` (or the reverse), else None: their 3-shingles
+    nearly the same with the same lead, or most of the shorter text inside the longer one."""
     if min(a.shingle_count, b.shingle_count) < MIN_SHINGLES:
         return None  # a stub ("opinions are the authors' own") says nothing about its article
     similarity = estimated_jaccard(a.shingles, b.shingles)
     if similarity >= thresholds.near_duplicate and estimated_jaccard(a.lead, b.lead) >= thresholds.near_duplicate_lead:
         return similarity
+    contained = containment(a, b)
+    if contained >= thresholds.reprint_containment:
+        return contained
     return None
 
 
@@ -99,7 +115,7 @@ def _different_days(a: Signature, b: Signature) -> bool:
     return a.weekday is not None and b.weekday is not None and a.weekday != b.weekday
 
 
-def _discard(index: dict[str, list[str]], key: str, article_id: str) -> None:
+def _discard(index: dict[Any, list[str]], key: Hashable, article_id: str) -> None:
     ids = index.get(key)
     if ids is not None and article_id in ids:
         ids.remove(article_id)
@@ -124,6 +140,9 @@ class StoryIndex:
         self._stories: dict[str, _Story] = {}
         self._near = MinHashLSH(threshold=0.5, num_perm=SHINGLE_PERMUTATIONS)
         self._words = MinHashLSH(threshold=0.35, num_perm=WORD_PERMUTATIONS)
+        # Sampled shingle hash -> articles: candidates for containment, which the Jaccard LSH
+        # misses when one text is a fraction of the other's length.
+        self._passages: dict[int, list[str]] = {}
         self._log: list[tuple] = []  # what changed since drain_log(): for the state that backs the index
         self.stories_created = 0
         self.last_entry_bytes = 0
@@ -179,7 +198,7 @@ class StoryIndex:
         if signature.shingle_count < MIN_SHINGLES:
             return None
         best: tuple[float, Remembered] | None = None
-        for candidate_id in self._near.query(as_minhash(signature.shingles)):
+        for candidate_id in self._reprint_candidates(signature):
             candidate = self._recent(candidate_id, timestamp)
             if candidate is None or candidate.signature is None:
                 continue
@@ -194,6 +213,15 @@ class StoryIndex:
         # A reprint of a reprint points at the first printing.
         first = original.dedup.duplicate_of if original.dedup.status == "near_duplicate" else original.article_id
         return Dedup("near_duplicate", first, original.dedup.story_id, round(similarity, 3))
+
+    def _reprint_candidates(self, signature: Signature) -> list[str]:
+        shared: dict[str, int] = {}
+        for value in signature.sampled_shingles().tolist():
+            for article_id in self._passages.get(value, ()):
+                shared[article_id] = shared.get(article_id, 0) + 1
+        candidates = set(self._near.query(as_minhash(signature.shingles)))
+        candidates.update(a for a, n in shared.items() if n >= self.thresholds.containment_candidates)
+        return sorted(candidates)
 
     def _join_story(self, article_id: str, timestamp: float, signature: Signature) -> Dedup:
         best: tuple[float, str] | None = None
@@ -232,6 +260,8 @@ class StoryIndex:
         if entry.signature is not None:
             self._near.insert(entry.article_id, as_minhash(entry.signature.shingles))
             self._words.insert(entry.article_id, as_minhash(entry.signature.words))
+            for value in entry.signature.sampled_shingles().tolist():
+                self._passages.setdefault(value, []).append(entry.article_id)
 
     def story_alert(self, alert: Alert, story_id: str) -> Alert:
         """The new revision of the story's alert for ``alert.rule_id``: the first mention raises it,
@@ -294,6 +324,8 @@ class StoryIndex:
             if entry.signature is not None:
                 self._near.remove(entry.article_id)
                 self._words.remove(entry.article_id)
+                for value in entry.signature.sampled_shingles().tolist():
+                    _discard(self._passages, value, entry.article_id)
             story = self._stories.get(entry.dedup.story_id)
             if story is not None:
                 story.members.remove(entry.article_id)
