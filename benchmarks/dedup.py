@@ -62,7 +62,7 @@ def main() -> None:
     started = time.perf_counter()
     for number, (article, fingerprint, url, sig) in enumerate(prepared):
         now = (event_time_ms(article) or 0) / 1000
-        statuses[index.decide(article.id, now, fingerprint, url, sig).status] += 1
+        statuses[index.decide(article.id, now, fingerprint, url, sig, article.source).status] += 1
         if number % 500 == 0:
             index.expire(now)  # what the streaming sweep does, here every 500 articles
             if len(index) > peak_entries:

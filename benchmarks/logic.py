@@ -68,7 +68,7 @@ class PlainLoop:
             fields = _fields(article)  # as transforms.stages._PrepareDoFn: one normalisation per field
             sig = signature(article.title, article.body, fields.get("title"), fields.get("body"))
             alerts = self.matcher.alerts(article, fields, "")
-            dedup = self.index.decide(article.id, _seconds(article), fingerprint, url, sig)
+            dedup = self.index.decide(article.id, _seconds(article), fingerprint, url, sig, article.source)
             alerts = [self.index.story_alert(alert, dedup.story_id) for alert in alerts]
             counts[dedup.status] += 1
             counts["alert_revisions"] += len(alerts)
@@ -150,7 +150,7 @@ def stages(path: Path, count: int, rule_articles: int, rule_counts: tuple[int, .
         statuses: Counter[str] = Counter()
         for number, (article, fingerprint, url, sig) in enumerate(ordered):
             now = _seconds(article)
-            statuses[index.decide(article.id, now, fingerprint, url, sig).status] += 1
+            statuses[index.decide(article.id, now, fingerprint, url, sig, article.source).status] += 1
             if number % 500 == 0:
                 index.expire(now)  # what the stream's sweep timer does
         return index, statuses

@@ -67,7 +67,7 @@ class PairScores:
             "reprint_precision": ratio(self.reprint_tp, self.reprint_tp + self.reprint_fp),
             "story_recall": ratio(self.story_tp, self.story_tp + self.story_fn),
             "story_precision": ratio(self.story_tp, self.story_tp + self.story_fp),
-            "template_merged": ratio(self.template_merged, self.template_pairs),
+            "template_merged": round(self.template_merged / self.template_pairs, 3) if self.template_pairs else 0.0,
             "reprints": self.reprint_tp + self.reprint_fn,
             "same_story_pairs": self.story_tp + self.story_fn,
             "template_pairs": self.template_pairs,
@@ -104,7 +104,7 @@ def run_corpora(names: set[str]) -> dict[str, object]:
                 swept = moment
             decisions[article.id] = index.decide(
                 article.id, moment, content_fingerprint(article), canonical_url(article.url),
-                signature(article.title, article.body),
+                signature(article.title, article.body), article.source,
             )  # fmt: skip
             index.drain_log()
     return decisions
@@ -132,7 +132,8 @@ def pair_quality(split: str, stream: bool = True) -> dict[str, dict[str, PairSco
         sa, sb = signatures[a.id], signatures[b.id]
         exact = content_fingerprint(a) == content_fingerprint(b)
         reprint = exact or is_reprint(sa, sb) is not None
-        add("marsad pairwise", row, reprint, reprint or story_similarity(sa, sb) is not None)
+        same_outlet = a.source is not None and a.source == b.source
+        add("marsad pairwise", row, reprint, reprint or story_similarity(sa, sb, same_outlet=same_outlet) is not None)
         add("naive", row, exact, exact or _title_overlap(a, b) >= 0.5)
         if stream:
             da, db = decisions.get(a.id), decisions.get(b.id)

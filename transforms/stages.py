@@ -223,7 +223,7 @@ class _StoryDoFn(beam.DoFn):
         try:
             created_before = index.stories_created
             dedup = index.decide(
-                article.id, _seconds(timestamp), prepared.fingerprint, prepared.url, prepared.signature
+                article.id, _seconds(timestamp), prepared.fingerprint, prepared.url, prepared.signature, article.source
             )
             alerts = tuple(index.story_alert(alert, dedup.story_id) for alert in prepared.alerts)
         except Exception as error:
