@@ -13,8 +13,12 @@ from kafka import KafkaProducer
 from tqdm import tqdm
 
 from transforms.articles import RawRecord, expand_inputs, published_ms, read_file
-from transforms.kafka_io import ensure_topics
+from transforms.kafka_io import KEEP_RECORDS, ensure_topics, retention_problem, topic_retention_ms
 from transforms.text import detect_lang
+
+
+class ReplayRefusedError(RuntimeError):
+    """Replaying would lose what it writes (e.g. the topic's retention deletes old records)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,15 @@ def replay(
     """Publish; ``speed`` None means as fast as possible, else the gaps between publication times
     are replayed divided by ``speed`` (records without a time are sent without waiting)."""
     records = list(archive_records(paths))
-    ensure_topics(bootstrap, [topic])
+    # A topic marsad creates keeps its records; an existing one must not delete an archive's
+    # old timestamps at its next retention check (the job would then read nothing, silently).
+    if not ensure_topics(bootstrap, [topic], configs=KEEP_RECORDS):
+        stamped = [r.timestamp_ms for r in records if r.timestamp_ms is not None]
+        retention = topic_retention_ms(bootstrap, topic)
+        if stamped and retention is not None:
+            problem = retention_problem(topic, retention, min(stamped), int(time.time() * 1000))
+            if problem:
+                raise ReplayRefusedError(problem)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
     started = time.monotonic()
     previous_ms: int | None = None

@@ -22,7 +22,7 @@ from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateS
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas.records import Alert, Article, DeadLetter, Event
-from transforms.articles import RawRecord, event_time_ms, parse_record, read_file
+from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, RawRecord, event_time_ms, parse_record, read_file, too_large
 from transforms.dedup import canonical_url, content_fingerprint
 from transforms.events import EventCues, EventExtractor, EventType
 from transforms.gazetteer import Entry, Gazetteer
@@ -82,7 +82,15 @@ class SplitReadFailures(beam.DoFn):
 
 
 class _ParseDoFn(beam.DoFn):
+    def __init__(self, max_article_bytes: int) -> None:
+        self._max_bytes = max_article_bytes
+
     def process(self, record: RawRecord) -> Iterable[Any]:
+        oversized = too_large(record.payload, record.origin, self._max_bytes)
+        if oversized is not None:
+            _counter("too_large").inc()
+            yield beam.pvalue.TaggedOutput(DEAD, oversized)
+            return
         result = parse_record(record)
         if isinstance(result, DeadLetter):
             yield beam.pvalue.TaggedOutput(DEAD, result)
@@ -96,10 +104,15 @@ class _ParseDoFn(beam.DoFn):
 
 class ParseArticles(beam.PTransform):
     """RawRecords -> Articles stamped with their event time (the transport's timestamp, else the
-    publication time, else arrival), and parse-stage dead letters (``DEAD``)."""
+    publication time, else arrival), and parse-stage dead letters (``DEAD``). A record over
+    ``max_article_bytes`` becomes a ``too_large`` dead letter before anything else looks at it."""
+
+    def __init__(self, max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
+        super().__init__()
+        self._max_bytes = max_article_bytes
 
     def expand(self, records: beam.PCollection[RawRecord]) -> beam.pvalue.DoOutputsTuple:
-        return records | beam.ParDo(_ParseDoFn()).with_outputs(DEAD, main="articles")
+        return records | beam.ParDo(_ParseDoFn(self._max_bytes)).with_outputs(DEAD, main="articles")
 
 
 def _now_iso() -> str:
@@ -174,7 +187,13 @@ class _StoryDoFn(beam.DoFn):
     longer covers, at most every quarter of the window (18 h by default). The log is rewritten
     only when it holds more forgotten records than live ones (a rebuild replays it and forgets
     up to the last sweep), so memory stays bounded by about two windows of articles and a batch
-    replay of months of archive does not rewrite the whole log at every sweep."""
+    replay of months of archive does not rewrite the whole log at every sweep.
+
+    A sweep at watermark W forgets only what is older than W - retention - allowed lateness
+    (default: one retention window): a record that arrives behind the watermark (a partition
+    not in publication order, a slow partition) is still judged against every article within
+    the retention window of its own time, as in batch, if it is at most that late. Later ones are
+    judged against what is left and counted (``late_beyond_margin``)."""
 
     LOG = BagStateSpec("log", PickleCoder())
     LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
@@ -183,15 +202,19 @@ class _StoryDoFn(beam.DoFn):
     SWEEP_AT = ReadModifyWriteStateSpec("sweep_at", PickleCoder())
     SWEEP = TimerSpec("sweep", TimeDomain.WATERMARK)
 
-    def __init__(self, retention_seconds: int, thresholds: Thresholds) -> None:
+    def __init__(
+        self, retention_seconds: int, thresholds: Thresholds, allowed_lateness_seconds: int | None = None
+    ) -> None:
         self._retention = retention_seconds
+        self._lateness = retention_seconds if allowed_lateness_seconds is None else allowed_lateness_seconds
         self._sweep_every = max(3600, retention_seconds // 4)
         self._thresholds = thresholds
         self._index: StoryIndex | None = None
         self._cached: tuple[int, float] | None = None  # (log size, swept until) the cache reflects
 
     def _due(self, oldest: float) -> float:
-        return math.ceil((oldest + self._retention) / self._sweep_every) * self._sweep_every
+        """When a sweep can first forget the oldest remembered article (watermark time)."""
+        return math.ceil((oldest + self._retention + self._lateness) / self._sweep_every) * self._sweep_every
 
     def _index_for(self, log: Any, log_size: int, swept_until: float) -> StoryIndex:
         if self._index is None or self._cached != (log_size, swept_until):
@@ -218,6 +241,8 @@ class _StoryDoFn(beam.DoFn):
         until = swept_until.read() or 0.0
         index = self._index_for(log, size, until)
         article = prepared.article
+        if until and _seconds(timestamp) - self._retention < until:
+            _counter("late_beyond_margin").inc()  # part of its window was already forgotten
         try:
             created_before = index.stories_created
             dedup = index.decide(
@@ -259,7 +284,8 @@ class _StoryDoFn(beam.DoFn):
     ) -> Iterable[Any]:
         size = log_size.read() or 0
         index = self._index_for(log, size, swept_until.read() or 0.0)
-        now = _seconds(fired_at)
+        fired = _seconds(fired_at)
+        now = fired - self._lateness  # the horizon: what a late record may still need stays
         forgotten = index.expire(now)
         swept_until.write(now)
         dead = (stale.read() or 0) + len(forgotten)
@@ -276,11 +302,11 @@ class _StoryDoFn(beam.DoFn):
         oldest = index.oldest()
         if oldest is not None:
             # Strictly later than now: a timer set for the time it fires at would fire forever.
-            due = max(self._due(oldest), now + self._sweep_every)
+            due = max(self._due(oldest), fired + self._sweep_every)
             sweep.set(Timestamp(seconds=due))
             sweep_at.write(due)
         # What the sweep did, for monitoring memory (and for tests).
-        yield beam.pvalue.TaggedOutput(SWEPT, (now, len(forgotten), len(index)))
+        yield beam.pvalue.TaggedOutput(SWEPT, (fired, len(forgotten), len(index)))
 
 
 class _EventsDoFn(beam.DoFn):
