@@ -94,7 +94,11 @@ def build_stream_pipeline(
     log.info("reading %s from %s", source.name, [(p.partition, p.start, p.stop) for p in plans])
     pipeline = beam.Pipeline(options=options)
     read = pipeline | "ReadKafka" >> ReadFromKafka(
-        source.bootstrap, plans, idle_seconds=settings.idle_seconds, max_bytes=config.max_article_bytes
+        source.bootstrap,
+        plans,
+        idle_seconds=settings.idle_seconds,
+        max_bytes=config.max_article_bytes,
+        commit_group=settings.group if isinstance(output, KafkaAddress) else None,
     )
     outputs = build_graph(read.records, read.dead_letters, config)
     if isinstance(output, KafkaAddress):

@@ -237,9 +237,16 @@ class _ReadPartitionDoFn(beam.DoFn):
     """Reads one partition's offset range; see the module doc."""
 
     def __init__(
-        self, bootstrap: str, poll_ms: int, max_poll_records: int, idle_seconds: float, max_bytes: int
+        self,
+        bootstrap: str,
+        poll_ms: int,
+        max_poll_records: int,
+        idle_seconds: float,
+        max_bytes: int,
+        commit_group: str | None = None,
     ) -> None:
         self._bootstrap = bootstrap
+        self._commit_group = commit_group
         self._max_bytes = max_bytes
         self._poll_ms = poll_ms
         self._max_poll_records = max_poll_records
@@ -278,8 +285,12 @@ class _ReadPartitionDoFn(beam.DoFn):
             return
         self._consumer.assign([tp])
         self._consumer.seek(tp, position)
-        records = self._consumer.poll(timeout_ms=self._poll_ms).get(tp, [])
         key = f"{plan.topic}/{plan.partition}"
+        room = self._room(key, position)
+        if room <= 0:  # far enough ahead of what is written: let the sink catch up
+            tracker.defer_remainder(Duration(seconds=0.2))
+            return
+        records = self._consumer.poll(timeout_ms=self._poll_ms, max_records=room).get(tp, [])
         for record in records:
             if record.offset < position:
                 continue  # already claimed by this restriction's earlier reads
@@ -316,6 +327,16 @@ class _ReadPartitionDoFn(beam.DoFn):
             LIVE.watermark(key, delay)
             Metrics.gauge(METRICS_NAMESPACE, f"watermark_delay_seconds/{key}").set(int(delay))
         tracker.defer_remainder(Duration(seconds=0.2) if not records else Duration())
+
+    def _room(self, key: str, position: int) -> int:
+        """How many more records this partition may have in flight (read, not yet written). With
+        a Kafka sink in this process, at most one read batch is: that bounds memory, the latency
+        of commits and what a crash makes the next job read again."""
+        ledger = _LEDGERS.get((self._bootstrap, self._commit_group)) if self._commit_group else None
+        if ledger is None:
+            return self._max_poll_records
+        written = ledger.positions().get(key)
+        return self._max_poll_records if written is None else self._max_poll_records - (position - written)
 
     def _idle_watermark(self, plan: PartitionPlan) -> Timestamp:
         # An idle partition's event time moves on with the wall clock from its last record (or
@@ -361,14 +382,19 @@ class ReadFromKafka(beam.PTransform):
         bootstrap: str,
         plans: Sequence[PartitionPlan],
         poll_ms: int = 500,
-        max_poll_records: int = 500,
+        max_poll_records: int = 200,
         idle_seconds: float = 5.0,
         max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
+        commit_group: str | None = None,
     ) -> None:
+        """``commit_group``: the group whose offsets a Kafka sink commits; the reader then keeps
+        at most ``max_poll_records`` per partition in flight."""
         super().__init__()
         self._bootstrap = bootstrap
         self._plans = list(plans)
-        self._reader = _ReadPartitionDoFn(bootstrap, poll_ms, max_poll_records, idle_seconds, max_bytes)
+        self._reader = _ReadPartitionDoFn(
+            bootstrap, poll_ms, max_poll_records, idle_seconds, max_bytes, commit_group
+        )
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         return (
