@@ -474,9 +474,14 @@ class OffsetLedger:
             return self._commit()
 
     def retry(self) -> dict[str, int]:
-        """Commit what an earlier failed commit (broker away) left behind."""
-        with self._lock:
+        """Commit what an earlier failed commit (broker away) left behind; skipped while a sink
+        is committing anyway."""
+        if not self._lock.acquire(blocking=False):
+            return {}
+        try:
             return self._commit()
+        finally:
+            self._lock.release()
 
     def positions(self) -> dict[str, int]:
         with self._lock:
@@ -495,7 +500,7 @@ class OffsetLedger:
                 self._consumer = KafkaConsumer(
                     bootstrap_servers=self._bootstrap, group_id=self._group, enable_auto_commit=False
                 )
-            self._consumer.commit(offsets)
+            self._consumer.commit(offsets, timeout_ms=10_000)
         except KafkaError as error:  # the broker is away: keep the positions, commit later
             if self._failing_since is None:
                 self._failing_since = time.monotonic()
