@@ -76,6 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     pace.add_argument("--speed", type=float, metavar="X", help="replay publication-time gaps X times faster")
     pace.add_argument("--as-fast-as-possible", action="store_true", help="no waiting (the default)")
     replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay.add_argument(
+        "--archive-order",
+        action="store_true",
+        help="publish in the order of the files instead of publication order (the default)",
+    )
 
     topics = commands.add_parser("topics", help="work with Kafka topics")
     topics_commands = topics.add_subparsers(dest="topics_command", required=True)
@@ -213,7 +218,14 @@ def _replay(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
     try:
-        report = replay(args.paths, bootstrap, topic, speed=args.speed, progress=not args.no_progress)
+        report = replay(
+            args.paths,
+            bootstrap,
+            topic,
+            speed=args.speed,
+            progress=not args.no_progress,
+            in_publication_order=not args.archive_order,
+        )
     except InputError as error:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE

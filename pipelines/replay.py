@@ -71,10 +71,18 @@ def replay(
     topic: str,
     speed: float | None = None,
     progress: bool = True,
+    in_publication_order: bool = True,
 ) -> ReplayReport:
     """Publish; ``speed`` None means as fast as possible, else the gaps between publication times
-    are replayed divided by ``speed`` (records without a time are sent without waiting)."""
+    are replayed divided by ``speed`` (records without a time are sent without waiting).
+
+    Records go out in publication order (records without a time last), as the news happened,
+    unless ``in_publication_order`` is False (archive order). A stream job judges a record that
+    arrives more than its allowed lateness behind the watermark against partly forgotten dedup
+    state; an archive in file order (by outlet, years apart) would make most records that late."""
     records = list(archive_records(paths))
+    if in_publication_order:
+        records.sort(key=lambda r: (r.timestamp_ms is None, r.timestamp_ms or 0))
     # A topic marsad creates keeps its records; an existing one must not delete an archive's
     # old timestamps at its next retention check (the job would then read nothing, silently).
     if not ensure_topics(bootstrap, [topic], configs=KEEP_RECORDS):

@@ -192,7 +192,7 @@ def test_restart_with_the_same_group_loses_nothing_and_repeats_no_alert(broker, 
         reader.close()
     log = second.log_path.read_text(errors="replace")
     if pid is None:
-        pytest.fail("no broker pid file: the pause was not tested") if os.environ.get("CI") == "true" else None
+        assert os.environ.get("CI") != "true", "no broker pid file under CI: the broker pause was not tested"
     else:
         assert log.count("is not answering") == 1 and log.count("answering again after") == 1, log[-3000:]
         assert "kafka.conn" not in log and "Traceback" not in log, log[-3000:]
