@@ -175,3 +175,44 @@ def test_poison_records_oversize_and_a_quiet_stop_with_lag_zero(prism, corpus_pa
     for alert in records[f"{prefix}.alerts"]:
         by_id.setdefault(alert["alert_id"], set()).add((alert["rule_id"], alert["story_id"]))
     assert all(len(keys) == 1 for keys in by_id.values())
+
+
+def test_the_sink_survives_a_size_refusal_it_did_not_foresee():
+    """The topic's limit changed under a running job: the broker refuses the record, which poisons
+    kafka-python's producer; the sink starts a new one, writes the innocent records and a
+    too_large dead letter in place of the big one."""
+    from schemas.records import Article
+    from transforms.kafka_io import KafkaAddress, _WriteToTopicsDoFn, ensure_topics
+    from transforms.stages import ArticleResult
+
+    broker = require_broker()
+    prefix = unique_name("out")
+    admin = KafkaAdminClient(bootstrap_servers=broker)
+    admin.create_topics([NewTopic(f"{prefix}.articles", 1, 1, topic_configs={"max.message.bytes": str(BROKER_LIMIT)})])
+    admin.close()
+    ensure_topics(broker, [f"{prefix}.deadletter"], 1)
+
+    def result(article_id: str, body: str, offset: int) -> ArticleResult:
+        origin = {"topic": "in", "partition": 0, "offset": offset}
+        return ArticleResult(Article(article_id, "s", None, None, "", body, "ar", origin=origin))
+
+    writer = _WriteToTopicsDoFn(broker, KafkaAddress(broker, prefix), None, {})
+    writer.setup()
+    writer._max_bytes = {}  # as if the limit was lowered after the job looked it up
+    try:
+        writer.start_bundle()
+        for element in (result("a", "نص قصير", 0), result("big", "كتاب " * 26_000, 1), result("b", "نص آخر", 2)):
+            writer.process(element)
+        writer.finish_bundle()
+    finally:
+        writer.teardown()
+    consumer = KafkaConsumer(f"{prefix}.articles", f"{prefix}.deadletter", bootstrap_servers=broker,
+                             auto_offset_reset="earliest", consumer_timeout_ms=5000)  # fmt: skip
+    by_topic: dict[str, list[dict]] = {}
+    for record in consumer:
+        by_topic.setdefault(record.topic, []).append(orjson.loads(record.value))
+    consumer.close()
+    assert sorted(a["id"] for a in by_topic[f"{prefix}.articles"]) == ["a", "b"]
+    (dead,) = by_topic[f"{prefix}.deadletter"]
+    assert dead["stage"] == "write" and dead["reason"].startswith("too_large") and dead["article_id"] == "big"
+    assert dead["origin"]["offset"] == 1 and dead["origin"]["size_bytes"] > BROKER_LIMIT

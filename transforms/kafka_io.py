@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -53,7 +52,7 @@ from kafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExist
 from kafka.structs import OffsetAndMetadata
 
 from schemas.records import DeadLetter
-from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, RAW_KEPT_CHARS, RawRecord, too_large
+from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, RAW_KEPT_CHARS, TOO_LARGE, RawRecord, too_large
 from transforms.stages import DEAD, METRICS_NAMESPACE, ArticleResult, SplitReadFailures
 
 log = logging.getLogger(__name__)
@@ -136,8 +135,21 @@ def topic_retention_ms(bootstrap: str, topic: str) -> int | None:
     try:
         if topic not in set(admin.list_topics()):
             return None
-        described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic, configs=["retention.ms"])])
+        described = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, configs=["retention.ms"])], config_filter="all"
+        )
         return int(described["topic"][topic]["retention.ms"]["value"])
+    finally:
+        admin.close()
+
+
+def topic_max_bytes(bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
+    """Each topic's ``max.message.bytes`` (what the broker accepts in one record batch)."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="marsad-admin")
+    try:
+        resources = [ConfigResource(ConfigResourceType.TOPIC, t, configs=["max.message.bytes"]) for t in topics]
+        described = admin.describe_configs(resources, config_filter="all")["topic"]
+        return {t: int(c["max.message.bytes"]["value"]) for t, c in described.items() if "max.message.bytes" in c}
     finally:
         admin.close()
 
@@ -415,6 +427,7 @@ def _kafka_origin(origin: dict[str, Any] | None) -> tuple[str, int, int] | None:
 
 # Errors with which a producer or broker refuses a record for its size. kafka-python splits a
 # refused batch and retries, so only the oversized record itself ends with one of these.
+RECORD_OVERHEAD = 128  # record batch header (61 bytes) and one record's framing, rounded up
 SIZE_ERRORS = (MessageSizeTooLargeError, getattr(kafka_errors, "RecordListTooLargeError", MessageSizeTooLargeError))
 
 
@@ -553,7 +566,6 @@ class _Send:
 
 def _too_large_for_sink(element: ArticleResult | DeadLetter, send: _Send, error: Exception, topic: str) -> DeadLetter:
     """The dead letter that stands in for an output the broker would not take for its size."""
-    what = f"{send.role.replace('_', ' ')} record for topic {topic} ({type(error).__name__})"
     if isinstance(element, DeadLetter):
         origin, article_id, stage = element.origin, element.article_id, element.stage
         raw: bytes | str = element.raw if element.raw is not None else send.value
@@ -561,11 +573,16 @@ def _too_large_for_sink(element: ArticleResult | DeadLetter, send: _Send, error:
         origin, article_id = element.article.origin or {}, element.article.id
         stage = {"article": "write", "alert": "alerts", "event": "events"}.get(send.role, "write")
         raw = send.value
-    # A limit of 0 always yields the dead letter; the size recorded is the refused record's.
-    dead = too_large(send.value, origin, 0, stage=stage, what=what)
-    assert dead is not None
-    text = raw if isinstance(raw, str) else raw[:8000].decode("utf-8", errors="replace")
-    return dataclasses.replace(dead, raw=text[:RAW_KEPT_CHARS], article_id=article_id)
+    text = raw if isinstance(raw, str) else raw[: RAW_KEPT_CHARS * 4].decode("utf-8", errors="replace")
+    what = send.role.replace("_", " ")
+    return DeadLetter(
+        reason=f"{TOO_LARGE}: {what} record of {len(send.value):,} bytes refused by topic {topic} "
+        f"({type(error).__name__}: the topic's max.message.bytes or the producer's max_request_size)",
+        stage=stage,
+        origin={**origin, "size_bytes": len(send.value), "raw_truncated_to_chars": RAW_KEPT_CHARS},
+        raw=text[:RAW_KEPT_CHARS],
+        article_id=article_id,
+    )
 
 
 class _WriteToTopicsDoFn(beam.DoFn):
@@ -582,8 +599,12 @@ class _WriteToTopicsDoFn(beam.DoFn):
         self._producer: KafkaProducer | None = None
         self._ledger: OffsetLedger | None = None
         self._bundle: list[tuple[ArticleResult | DeadLetter, list[_Send]]] = []
+        self._max_bytes: dict[str, int] = {}
 
-    def setup(self) -> None:
+    def _new_producer(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                self._producer.close(timeout=5)
         self._producer = KafkaProducer(
             bootstrap_servers=self._bootstrap,
             acks="all",
@@ -591,6 +612,13 @@ class _WriteToTopicsDoFn(beam.DoFn):
             retries=5,
             compression_type=None,
         )
+
+    def setup(self) -> None:
+        self._new_producer()
+        # Records the broker would refuse are refused here instead: kafka-python treats a broker's
+        # MESSAGE_TOO_LARGE as fatal for the producer, and every later send would fail with it.
+        with contextlib.suppress(KafkaError):
+            self._max_bytes = topic_max_bytes(self._bootstrap, [self._output.topic_for(k) for k in OUTPUT_KINDS])
         if self._commit_to is not None:
             self._ledger = ledger_for(*self._commit_to)
             self._ledger.start_at(self._starts)
@@ -610,12 +638,27 @@ class _WriteToTopicsDoFn(beam.DoFn):
 
     def _send(self, send: _Send) -> None:
         assert self._producer is not None
+        topic = self._output.topic_for(send.kind)
+        limit = self._max_bytes.get(topic)
+        if limit is not None and len(send.value) + len(send.key.encode("utf-8")) + RECORD_OVERHEAD > limit:
+            send.refused = MessageSizeTooLargeError(f"over max.message.bytes={limit} of {topic}")
+            return
         try:
             send.future = self._producer.send(
                 self._output.topic_for(send.kind), key=send.key.encode("utf-8"), value=send.value
             )
         except SIZE_ERRORS as error:  # over the producer's own max_request_size
             send.refused = error
+
+    def _send_alone(self, send: _Send) -> Exception | None:
+        assert self._producer is not None
+        send.refused, send.future = None, None
+        self._send(send)
+        self._producer.flush()
+        error = send.refused or _failure(send.future)
+        if error is not None and send.future is not None:
+            self._new_producer()  # the broker refused it: this producer is poisoned
+        return error
 
     def process(self, element: ArticleResult | DeadLetter) -> None:
         sends = self._outputs(element)
@@ -626,7 +669,7 @@ class _WriteToTopicsDoFn(beam.DoFn):
     def finish_bundle(self) -> None:
         assert self._producer is not None
         self._producer.flush()
-        stand_ins: list[_Send] = []
+        fresh = False  # a producer started after the broker refused something
         for element, sends in self._bundle:
             for send in sends:
                 error = send.refused or _failure(send.future)
@@ -636,18 +679,21 @@ class _WriteToTopicsDoFn(beam.DoFn):
                     # Not the record's fault (the broker is away past the producer's delivery
                     # timeout): fail the bundle; nothing of it is acknowledged, so it is re-read.
                     raise error
+                # The broker refused a request: kafka-python then fails every record after it
+                # too. Start a new producer and send the failed records one by one: only a record
+                # refused on its own is too large.
+                if send.future is not None and not fresh:
+                    self._new_producer()
+                    fresh = True
+                if send.future is not None and self._send_alone(send) is None:
+                    continue
                 dead = _too_large_for_sink(element, send, error, self._output.topic_for(send.kind))
                 log.warning("%s: %s", _dead_letter_key(dead), dead.reason)
                 Metrics.counter(METRICS_NAMESPACE, "too_large").inc()
                 stand_in = _Send("deadletter", _dead_letter_key(dead), dead.to_json(), "stand_in")
-                self._send(stand_in)
-                stand_ins.append(stand_in)
-        if stand_ins:
-            self._producer.flush()
-            for send in stand_ins:
-                error = send.refused or _failure(send.future)
-                if error is not None:
-                    raise error
+                problem = self._send_alone(stand_in)
+                if problem is not None:
+                    raise problem
         self._count_written()
         if self._ledger is not None:
             settled = [_kafka_origin(_origin_of(element)) for element, _ in self._bundle]
