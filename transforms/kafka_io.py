@@ -609,7 +609,9 @@ class _WriteToTopicsDoFn(beam.DoFn):
             bootstrap_servers=self._bootstrap,
             acks="all",
             linger_ms=5,
-            retries=5,
+            # Retry (leader changes, a broker that went away and came back) until the delivery
+            # timeout (120 s) rather than a fixed count that a pause of a few seconds exhausts.
+            retries=float("inf"),
             compression_type=None,
         )
 
@@ -650,6 +652,19 @@ class _WriteToTopicsDoFn(beam.DoFn):
         except SIZE_ERRORS as error:  # over the producer's own max_request_size
             send.refused = error
 
+    def _send_until_taken(self, send: _Send, error: Exception) -> Exception | None:
+        """Resend a record that failed for a reason that passes (a broker away or electing a
+        leader) until the broker takes it or refuses it for its size; raise anything else, which
+        fails the bundle: nothing of it is acknowledged, so it is read again."""
+        while getattr(error, "retriable", False):
+            log.warning("resending a record to %s after %s", self._output.topic_for(send.kind), type(error).__name__)
+            time.sleep(1)
+            taken = self._send_alone(send)
+            if taken is None or isinstance(taken, SIZE_ERRORS):
+                return taken
+            error = taken
+        raise error
+
     def _send_alone(self, send: _Send) -> Exception | None:
         assert self._producer is not None
         send.refused, send.future = None, None
@@ -673,12 +688,10 @@ class _WriteToTopicsDoFn(beam.DoFn):
         for element, sends in self._bundle:
             for send in sends:
                 error = send.refused or _failure(send.future)
+                if error is not None and not isinstance(error, SIZE_ERRORS):
+                    error = self._send_until_taken(send, error)
                 if error is None:
                     continue
-                if not isinstance(error, SIZE_ERRORS):
-                    # Not the record's fault (the broker is away past the producer's delivery
-                    # timeout): fail the bundle; nothing of it is acknowledged, so it is re-read.
-                    raise error
                 # The broker refused a request: kafka-python then fails every record after it
                 # too. Start a new producer and send the failed records one by one: only a record
                 # refused on its own is too large.
