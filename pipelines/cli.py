@@ -248,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not getattr(args, "verbose", False):
+        # kafka-python warns about its own event loop and every reconnect; marsad says what matters.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     if args.command == "run":
         return _run(args, beam_args)
     if args.command == "replay":

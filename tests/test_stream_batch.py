@@ -31,7 +31,7 @@ WINDOW_MS = 48 * 3600 * 1000  # inside the default retention (72 h), so lateness
 COPIES = 15
 
 
-def densest_window(corpus: Path, limit: int = 400) -> list[dict]:
+def densest_window(corpus: Path, limit: int = 250) -> list[dict]:
     """Up to ``limit`` corpus articles from the 48 hours with the most news (several outlets
     covering the same events: reprints and stories)."""
     with gzip.open(corpus, "rb") as handle:
