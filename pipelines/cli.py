@@ -190,7 +190,13 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
             print(f"marsad: cannot start reading {inputs[0]}: {type(error).__name__}: {error}", file=sys.stderr)
             return EXIT_USAGE
         print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
-        progress = ProgressReporter(source.bootstrap, args.group, pipeline.marsad_plans, settings.progress_seconds)
+        progress = ProgressReporter(
+            source.bootstrap,
+            args.group,
+            pipeline.marsad_plans,
+            settings.progress_seconds,
+            commits=isinstance(output, KafkaAddress),
+        )
         result, stopped_by = run_until_stopped(pipeline, progress)
         try:
             print(summary_from_metrics(result).describe(), flush=True)

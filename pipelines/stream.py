@@ -205,9 +205,12 @@ class ProgressReporter:
     the same counters (``marsad`` namespace) for runners that run workers elsewhere."""
 
     def __init__(self, bootstrap: str, group: str, plans: list[PartitionPlan], every: float,
-                 emit: Callable[[str], None] | None = None) -> None:  # fmt: skip
+                 emit: Callable[[str], None] | None = None, commits: bool = True) -> None:  # fmt: skip
+        """``commits``: False when the outputs are files (nothing is committed: no group lag, and
+        the counts of what was written are only in the final summary)."""
         self._bootstrap = bootstrap
         self._group = group
+        self._commits = commits
         self._plans = plans
         self._every = every
         self._emit = emit or (lambda line: print(line, file=sys.stderr, flush=True))
@@ -261,14 +264,17 @@ class ProgressReporter:
                 return (now_counts.get(name, 0) - before.get(name, 0)) / seconds
 
             delay = max(delays.values()) if delays else None
+            if self._commits:
+                written = (
+                    f" out {rate('articles_written') + rate('dead_letters_written'):.1f}/s"
+                    f" | read {counts.get('read', 0)} articles {counts.get('articles_written', 0)}"
+                    f" dead letters {counts.get('dead_letters_written', 0)} alerts {counts.get('alerts_written', 0)}"
+                    f" | lag {sum(lag.values())} (" + " ".join(f"{k}={v}" for k, v in sorted(lag.items())) + ")"
+                )
+            else:
+                written = f" | read {counts.get('read', 0)} (file outputs: no offsets committed)"
             self._emit(
-                "marsad: progress"
-                f" in {rate('read'):.1f}/s out {rate('articles_written') + rate('dead_letters_written'):.1f}/s"
-                f" | read {counts.get('read', 0)} articles {counts.get('articles_written', 0)}"
-                f" dead letters {counts.get('dead_letters_written', 0)} alerts {counts.get('alerts_written', 0)}"
-                f" | lag {sum(lag.values())} ("
-                + " ".join(f"{k}={v}" for k, v in sorted(lag.items()))
-                + ")"
+                f"marsad: progress in {rate('read'):.1f}/s{written}"
                 + (f" | watermark delay {_duration(delay)}" if delay is not None else "")
             )
             last_counts, last_time, next_line = counts, now, now + self._every
