@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import random
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -89,8 +90,10 @@ def test_a_shuffled_stream_decides_like_batch(corpus_path, tmp_path):
         done = reader.poll_until(lambda r: settled_inputs(r, prefix) >= len(articles), TIMEOUT, job)
         assert done, job.log_tail()
     finally:
-        job.stop()
+        job.stop(signal.SIGINT)  # as Ctrl-C in a terminal: to the whole process group
         reader.close()
+    log = job.log_path.read_text(errors="replace")
+    assert "marsad: stopping the job (SIGINT)" in log and "Traceback" not in log, log[-3000:]
     stream = list({a["id"]: a for a in reader.records[f"{prefix}.articles"]}.values())
     assert len(batch) == len(stream) == len(articles)
     statuses = Counter(a["dedup"]["status"] for a in batch)

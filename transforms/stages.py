@@ -186,7 +186,7 @@ class _StoryDoFn(beam.DoFn):
     new worker, a retried bundle). An event-time timer sweeps out what the retention window no
     longer covers, at most every quarter of the window (18 h by default). The log is rewritten
     only when it holds more forgotten records than live ones (a rebuild replays it and forgets
-    up to the last sweep), so memory stays bounded by about two windows of articles and a batch
+    up to the last sweep), so memory stays bounded by a few windows of articles and a batch
     replay of months of archive does not rewrite the whole log at every sweep.
 
     A sweep at watermark W forgets only what is older than W - retention - allowed lateness
