@@ -201,13 +201,14 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
         try:
             print(summary_from_metrics(result).describe(), flush=True)
         except Exception:  # a cancelled job may have no metrics to give
-            print("marsad: no final counts from the runner (the job was cancelled)", file=sys.stderr, flush=True)
+            print("marsad: no final counts from the runner (the job was cancelled)", file=sys.__stderr__, flush=True)
     finally:
         if prism is not None:
             prism.stop()
     if stopped_by is not None:
-        print(f"marsad: stopped ({stopped_by}); committed offsets are where a restart resumes", file=sys.stderr)
-        sys.stderr.flush()
+        print(f"marsad: stopped ({stopped_by}); committed offsets are where a restart resumes", file=sys.__stderr__)
+        sys.__stderr__.flush()
+        sys.stdout.flush()
         # Worker threads are still unwinding from the cancel; their exit would only add noise.
         os._exit(0)
     return 0

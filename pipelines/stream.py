@@ -295,9 +295,11 @@ def _silence_shutdown_noise() -> None:
     """Cancelling tears down the worker's gRPC streams and Kafka clients under running bundles;
     what they print then (``KafkaConsumer is closed``, ``Bundle Failed``, stream resets) is the
     stop itself, not a fault."""
-    for name in ("apache_beam", "grpc", "kafka", "PrismRunner", "transforms", "root"):
-        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+    logging.disable(logging.CRITICAL)
     threading.excepthook = lambda _args: None
+    # The SDK worker also prints a failed instruction's traceback to sys.stderr directly; marsad's
+    # own last lines go to sys.__stderr__.
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
 
 
 def run_until_stopped(
