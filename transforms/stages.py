@@ -10,7 +10,9 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import threading
 import traceback
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -180,6 +182,16 @@ def _seconds(timestamp: Timestamp) -> float:
     return timestamp.micros / 1e6
 
 
+class _SharedIndex:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.index: StoryIndex | None = None
+
+
+_SHARED_INDEXES: dict[str, _SharedIndex] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class _StoryDoFn(beam.DoFn):
     """The story index as keyed state. The log of decisions (BagState) is the state; the
     StoryIndex in the worker is a cache rebuilt from it whenever it is not known to match (a
@@ -209,22 +221,29 @@ class _StoryDoFn(beam.DoFn):
         self._lateness = retention_seconds if allowed_lateness_seconds is None else allowed_lateness_seconds
         self._sweep_every = max(3600, retention_seconds // 4)
         self._thresholds = thresholds
-        self._index: StoryIndex | None = None
-        self._cached: tuple[int, float] | None = None  # (log size, swept until) the cache reflects
+        self._shared_id = uuid.uuid4().hex  # the same in every copy of this step in a worker
 
     def _due(self, oldest: float) -> float:
         """When a sweep can first forget the oldest remembered article (watermark time)."""
         return math.ceil((oldest + self._retention + self._lateness) / self._sweep_every) * self._sweep_every
 
-    def _index_for(self, log: Any, log_size: int, swept_until: float) -> StoryIndex:
-        if self._index is None or self._cached != (log_size, swept_until):
-            self._index = StoryIndex(self._retention, self._thresholds)
+    def _shared(self) -> _SharedIndex:
+        with _SHARED_LOCK:
+            return _SHARED_INDEXES.setdefault(self._shared_id, _SharedIndex())
+
+    def _index_for(self, shared: _SharedIndex, log: Any, swept_until: float) -> StoryIndex:
+        """The worker's index, rebuilt from the state's log when the worker has none. One index
+        per worker and step, used under a lock, rather than one per DoFn copy checked against
+        the state: Prism 2.77 was seen to hand a stateful step's bundles for the same key to two
+        copies at once with the same state, and each then decided without the other's articles
+        (pairs of identical articles both ``unique``)."""
+        if shared.index is None:
+            shared.index = StoryIndex(self._retention, self._thresholds)
             for record in log.read():
-                self._index.replay(record)
+                shared.index.replay(record)
             if swept_until:
-                self._index.expire(swept_until)
-            self._cached = (log_size, swept_until)
-        return self._index
+                shared.index.expire(swept_until)
+        return shared.index
 
     def process(
         self,
@@ -237,11 +256,19 @@ class _StoryDoFn(beam.DoFn):
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
     ) -> Iterable[Any]:
         _, prepared = element
+        shared = self._shared()
+        with shared.lock:
+            yield from self._decide(prepared, timestamp, shared, log, log_size, swept_until, sweep_at, sweep)
+
+    def _decide(
+        self, prepared: _Prepared, timestamp: Timestamp, shared: _SharedIndex, log: Any, log_size: Any,
+        swept_until: Any, sweep_at: Any, sweep: Any,
+    ) -> Iterable[Any]:  # fmt: skip
         size = log_size.read() or 0
         until = swept_until.read() or 0.0
-        index = self._index_for(log, size, until)
+        index = self._index_for(shared, log, until)
         article = prepared.article
-        if until and _seconds(timestamp) - self._retention < until:
+        if until and _seconds(timestamp) < until:
             _counter("late_beyond_margin").inc()  # part of its window was already forgotten
         try:
             created_before = index.stories_created
@@ -257,7 +284,6 @@ class _StoryDoFn(beam.DoFn):
             log.add(record)
         size += len(new_records)
         log_size.write(size)
-        self._cached = (size, until)
         _counter("stories").inc(index.stories_created - created_before)
         Metrics.distribution(METRICS_NAMESPACE, "state_bytes_per_article").update(index.last_entry_bytes)
         # Sweep when the oldest remembered article leaves the window, rounded up to the sweep period.
@@ -282,8 +308,16 @@ class _StoryDoFn(beam.DoFn):
         sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
     ) -> Iterable[Any]:
+        shared = self._shared()
+        with shared.lock:
+            yield from self._sweep(fired_at, shared, log, log_size, swept_until, stale, sweep_at, sweep)
+
+    def _sweep(
+        self, fired_at: Timestamp, shared: _SharedIndex, log: Any, log_size: Any, swept_until: Any, stale: Any,
+        sweep_at: Any, sweep: Any,
+    ) -> Iterable[Any]:  # fmt: skip
         size = log_size.read() or 0
-        index = self._index_for(log, size, swept_until.read() or 0.0)
+        index = self._index_for(shared, log, swept_until.read() or 0.0)
         fired = _seconds(fired_at)
         now = fired - self._lateness  # the horizon: what a late record may still need stays
         forgotten = index.expire(now)
@@ -297,7 +331,6 @@ class _StoryDoFn(beam.DoFn):
             size, dead = len(survivors), 0
             log_size.write(size)
         stale.write(dead)
-        self._cached = (size, now)
         sweep_at.clear()
         oldest = index.oldest()
         if oldest is not None:
