@@ -94,6 +94,14 @@ def _parser() -> argparse.ArgumentParser:
         help="Kafka bootstrap servers (default: $MARSAD_KAFKA_BOOTSTRAP or 127.0.0.1:19092)",
     )
     create.add_argument("--partitions", type=int, default=3, help="partitions per topic (default: 3)")
+    lag = topics_commands.add_parser("lag", help="a consumer group's committed offsets and lag per partition")
+    lag.add_argument("topic", metavar="TOPIC", help="TOPIC or kafka://HOST:PORT/TOPIC")
+    lag.add_argument("--group", required=True, help="the consumer group (marsad run --group)")
+    lag.add_argument(
+        "--bootstrap",
+        default=os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
+        help="Kafka bootstrap servers (default: $MARSAD_KAFKA_BOOTSTRAP or 127.0.0.1:19092)",
+    )
     create.add_argument(
         "--retention-ms",
         type=int,
@@ -265,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "rules":
         return _rules_test(args)
     if args.command == "topics":
-        return _topics_create(args)
+        return _topics_create(args) if args.topics_command == "create" else _topics_lag(args)
     return EXIT_USAGE
 
 
@@ -291,6 +299,36 @@ def _topics_create(args: argparse.Namespace) -> int:
         print(f"marsad: cannot create topics: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_USAGE
     return 0
+
+
+def _topics_lag(args: argparse.Namespace) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    from transforms.kafka_io import KafkaAddress
+
+    bootstrap, topic = args.bootstrap, args.topic
+    if topic.startswith("kafka://"):
+        address = KafkaAddress.parse(topic)
+        bootstrap, topic = address.bootstrap, address.name
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=args.group, enable_auto_commit=False)
+        try:
+            partitions = sorted(consumer.partitions_for_topic(topic) or ())
+            tps = [TopicPartition(topic, p) for p in partitions]
+            ends = consumer.end_offsets(tps) if tps else {}
+            total = 0
+            for tp in tps:
+                committed = consumer.committed(tp) or 0
+                total += ends[tp] - committed
+                print(f"{topic}/{tp.partition} committed {committed} end {ends[tp]} lag {ends[tp] - committed}")
+            print(f"lag {total} (group {args.group})")
+        finally:
+            consumer.close()
+    except KafkaError as error:
+        print(f"marsad: cannot read offsets: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0 if tps else EXIT_USAGE
 
 
 def _rules_test(args: argparse.Namespace) -> int:

@@ -116,7 +116,7 @@ def prism() -> None:
     require_prism()
 
 
-def test_poison_records_oversize_and_a_quiet_stop_with_lag_zero(prism, corpus_path, tmp_path):
+def test_poison_records_oversize_and_a_quiet_stop_with_lag_zero(prism, corpus_path, tmp_path, capsys):
     broker = require_broker()
     source, prefix, group = unique_name("news"), unique_name("out"), unique_name("group")
     sample = write_sample(corpus_path, tmp_path / "sample.jsonl", size=120, stride=37)
@@ -150,6 +150,8 @@ def test_poison_records_oversize_and_a_quiet_stop_with_lag_zero(prism, corpus_pa
     assert "marsad: stopping the job (SIGTERM)" in log and "articles read" in log
     assert "marsad: progress in" in log and f"{source}/0=" in log and "watermark delay" in log
     assert group_lag(group, source) == {0: 0, 1: 0, 2: 0}
+    assert main(["topics", "lag", source, "--group", group, "--bootstrap", broker]) == 0
+    assert f"lag 0 (group {group})" in capsys.readouterr().out
 
     records = reader.records
     dead = {}
