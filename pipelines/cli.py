@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipelines.graph import DEFAULT_RETENTION_SECONDS, GraphConfig
-from transforms.articles import InputError, default_seeds_dir
+from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, InputError, default_seeds_dir
 from transforms.events import TriggerError
 from transforms.gazetteer import GazetteerError
 from transforms.rules import RulesError
@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
         help="how long an article is remembered for deduplication (default: 72)",
     )
     run.add_argument(
+        "--max-article-bytes",
+        type=int,
+        default=DEFAULT_MAX_ARTICLE_BYTES,
+        metavar="N",
+        help=f"larger inputs become dead letters with reason too_large (default: {DEFAULT_MAX_ARTICLE_BYTES:,})",
+    )
+    run.add_argument(
         "--runner",
         help="Beam runner (default: DirectRunner for files, PrismRunner for kafka:// input)",
     )
@@ -52,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     stream.add_argument("--stop-at-end", action="store_true", help="stop at the end offsets seen at start")
     stream.add_argument("--max-records", type=int, metavar="N", help="stop each partition after N records")
     stream.add_argument("--window-seconds", type=int, default=60, help="event-time window of file outputs")
+    stream.add_argument(
+        "--progress-seconds", type=float, default=30.0, help="how often the progress line is printed (default: 30)"
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="log Beam's progress")
 
     replay = commands.add_parser("replay", help="publish an archive to a Kafka topic with its own timestamps")
@@ -66,6 +76,38 @@ def _parser() -> argparse.ArgumentParser:
     pace.add_argument("--speed", type=float, metavar="X", help="replay publication-time gaps X times faster")
     pace.add_argument("--as-fast-as-possible", action="store_true", help="no waiting (the default)")
     replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay.add_argument(
+        "--archive-order",
+        action="store_true",
+        help="publish in the order of the files instead of publication order (the default)",
+    )
+
+    topics = commands.add_parser("topics", help="work with Kafka topics")
+    topics_commands = topics.add_subparsers(dest="topics_command", required=True)
+    create = topics_commands.add_parser(
+        "create", help="create input topics that keep replayed archives (retention.ms=-1 unless told)"
+    )
+    create.add_argument("topics", nargs="+", metavar="TOPIC", help="TOPIC or kafka://HOST:PORT/TOPIC")
+    create.add_argument(
+        "--bootstrap",
+        default=os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
+        help="Kafka bootstrap servers (default: $MARSAD_KAFKA_BOOTSTRAP or 127.0.0.1:19092)",
+    )
+    create.add_argument("--partitions", type=int, default=3, help="partitions per topic (default: 3)")
+    lag = topics_commands.add_parser("lag", help="a consumer group's committed offsets and lag per partition")
+    lag.add_argument("topic", metavar="TOPIC", help="TOPIC or kafka://HOST:PORT/TOPIC")
+    lag.add_argument("--group", required=True, help="the consumer group (marsad run --group)")
+    lag.add_argument(
+        "--bootstrap",
+        default=os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"),
+        help="Kafka bootstrap servers (default: $MARSAD_KAFKA_BOOTSTRAP or 127.0.0.1:19092)",
+    )
+    create.add_argument(
+        "--retention-ms",
+        type=int,
+        default=-1,
+        help="time retention in ms of record time (default: -1, keep; replayed archives are years old)",
+    )
 
     rules = commands.add_parser("rules", help="work with alert rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
@@ -86,7 +128,9 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from pipelines.files import run_files
 
     try:
-        config = GraphConfig.load(args.rules, args.triggers, args.gazetteers, int(args.retention_hours * 3600))
+        config = GraphConfig.load(
+            args.rules, args.triggers, args.gazetteers, int(args.retention_hours * 3600), args.max_article_bytes
+        )
     except (RulesError, TriggerError, GazetteerError) as error:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -108,19 +152,34 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.files import summary_from_metrics
-    from pipelines.runners import RunnerSetupError, streaming_options
-    from pipelines.stream import StreamSettings, build_stream_pipeline, run_until_stopped
+    from pipelines.runners import RunnerSetupError, ensure_prism, streaming_options
+    from pipelines.stream import (
+        PrismProcess,
+        ProgressReporter,
+        StreamSettings,
+        build_stream_pipeline,
+        quiet_logging,
+        run_until_stopped,
+    )
     from transforms.kafka_io import KafkaAddress, KafkaAddressError
 
+    quiet_logging(args.verbose)
+    prism = None
     try:
         if len(inputs) != 1:
             raise KafkaAddressError("a kafka:// input is read alone: give one --input")
         source = KafkaAddress.parse(inputs[0])
         output = KafkaAddress.parse(args.output) if args.output.startswith("kafka://") else args.output
         runner_args = [f"--runner={args.runner}", "--streaming"] if args.runner else streaming_options()
+        if not args.runner and not any(a.startswith("--job_endpoint") for a in beam_args):
+            # Our own Prism, which dies with this process even when it is killed with -9.
+            prism = PrismProcess(ensure_prism(), verbose=args.verbose)
+            runner_args.append(f"--job_endpoint={prism.endpoint}")
         options = PipelineOptions([*runner_args, *beam_args])
-    except (KafkaAddressError, RunnerSetupError) as error:
+    except (KafkaAddressError, RunnerSetupError, RuntimeError) as error:
         print(f"marsad: {error}", file=sys.stderr)
+        if prism is not None:
+            prism.stop()
         return EXIT_USAGE
     settings = StreamSettings(
         group=args.group,
@@ -128,25 +187,43 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
         stop_at_end=args.stop_at_end,
         max_records=args.max_records,
         window_seconds=args.window_seconds,
+        progress_seconds=args.progress_seconds,
     )
     from kafka.errors import KafkaError
 
     try:
-        pipeline = build_stream_pipeline(source, output, config, settings, options)
-    except (KafkaError, RuntimeError, ValueError) as error:
-        print(f"marsad: cannot start reading {inputs[0]}: {type(error).__name__}: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
-    result = run_until_stopped(pipeline)
-    try:
-        print(summary_from_metrics(result).describe())
-    except Exception as error:  # a cancelled job may have no metrics to give
-        print(f"marsad: no final counts from the runner ({error})", file=sys.stderr)
+        try:
+            pipeline = build_stream_pipeline(source, output, config, settings, options)
+        except (KafkaError, RuntimeError, ValueError) as error:
+            print(f"marsad: cannot start reading {inputs[0]}: {type(error).__name__}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
+        progress = ProgressReporter(
+            source.bootstrap,
+            args.group,
+            pipeline.marsad_plans,
+            settings.progress_seconds,
+            commits=isinstance(output, KafkaAddress),
+        )
+        result, stopped_by = run_until_stopped(pipeline, progress)
+        try:
+            print(summary_from_metrics(result).describe(), flush=True)
+        except Exception:  # a cancelled job may have no metrics to give
+            print("marsad: no final counts from the runner (the job was cancelled)", file=sys.__stderr__, flush=True)
+    finally:
+        if prism is not None:
+            prism.stop()
+    if stopped_by is not None:
+        print(f"marsad: stopped ({stopped_by}); committed offsets are where a restart resumes", file=sys.__stderr__)
+        sys.__stderr__.flush()
+        sys.stdout.flush()
+        # Worker threads are still unwinding from the cancel; their exit would only add noise.
+        os._exit(0)
     return 0
 
 
 def _replay(args: argparse.Namespace) -> int:
-    from pipelines.replay import replay
+    from pipelines.replay import ReplayRefusedError, replay
     from transforms.kafka_io import KafkaAddress
 
     bootstrap, topic = args.bootstrap, args.topic
@@ -156,12 +233,22 @@ def _replay(args: argparse.Namespace) -> int:
     from kafka.errors import KafkaError
 
     try:
-        report = replay(args.paths, bootstrap, topic, speed=args.speed, progress=not args.no_progress)
+        report = replay(
+            args.paths,
+            bootstrap,
+            topic,
+            speed=args.speed,
+            progress=not args.no_progress,
+            in_publication_order=not args.archive_order,
+        )
     except InputError as error:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KafkaError as error:
         print(f"marsad: cannot publish to {topic} on {bootstrap}: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ReplayRefusedError as error:
+        print(f"marsad: replay refused: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(
         f"replayed {report.records} records to {topic} on {bootstrap} in {report.seconds:.1f} s"
@@ -176,13 +263,72 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if not getattr(args, "verbose", False):
+        # kafka-python warns about its own event loop and every reconnect; marsad says what matters.
+        logging.getLogger("kafka").setLevel(logging.CRITICAL)
     if args.command == "run":
         return _run(args, beam_args)
     if args.command == "replay":
         return _replay(args)
     if args.command == "rules":
         return _rules_test(args)
+    if args.command == "topics":
+        return _topics_create(args) if args.topics_command == "create" else _topics_lag(args)
     return EXIT_USAGE
+
+
+def _topics_create(args: argparse.Namespace) -> int:
+    from kafka.errors import KafkaError
+
+    from transforms.kafka_io import KafkaAddress, ensure_topics
+
+    by_bootstrap: dict[str, list[str]] = {}
+    for name in args.topics:
+        if name.startswith("kafka://"):
+            address = KafkaAddress.parse(name)
+            by_bootstrap.setdefault(address.bootstrap, []).append(address.name)
+        else:
+            by_bootstrap.setdefault(args.bootstrap, []).append(name)
+    try:
+        for bootstrap, names in by_bootstrap.items():
+            created = ensure_topics(bootstrap, names, args.partitions, {"retention.ms": str(args.retention_ms)})
+            for name in names:
+                state = f"created (retention.ms={args.retention_ms})" if name in created else "exists, left as it is"
+                print(f"{name} on {bootstrap}: {state}")
+    except KafkaError as error:
+        print(f"marsad: cannot create topics: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def _topics_lag(args: argparse.Namespace) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.errors import KafkaError
+
+    from transforms.kafka_io import KafkaAddress
+
+    bootstrap, topic = args.bootstrap, args.topic
+    if topic.startswith("kafka://"):
+        address = KafkaAddress.parse(topic)
+        bootstrap, topic = address.bootstrap, address.name
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=args.group, enable_auto_commit=False)
+        try:
+            partitions = sorted(consumer.partitions_for_topic(topic) or ())
+            tps = [TopicPartition(topic, p) for p in partitions]
+            ends = consumer.end_offsets(tps) if tps else {}
+            total = 0
+            for tp in tps:
+                committed = consumer.committed(tp) or 0
+                total += ends[tp] - committed
+                print(f"{topic}/{tp.partition} committed {committed} end {ends[tp]} lag {ends[tp] - committed}")
+            print(f"lag {total} (group {args.group})")
+        finally:
+            consumer.close()
+    except KafkaError as error:
+        print(f"marsad: cannot read offsets: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0 if tps else EXIT_USAGE
 
 
 def _rules_test(args: argparse.Namespace) -> int:

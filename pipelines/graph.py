@@ -17,7 +17,7 @@ from pathlib import Path
 
 import apache_beam as beam
 
-from transforms.articles import default_seeds_dir
+from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, default_seeds_dir
 from transforms.events import EventCues, EventType, load_event_cues, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
@@ -36,6 +36,7 @@ class GraphConfig:
     gazetteer: tuple[Entry, ...]
     retention_seconds: int = DEFAULT_RETENTION_SECONDS
     event_cues: EventCues | None = None
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES  # larger inputs are dead letters (too_large)
 
     @classmethod
     def load(
@@ -44,6 +45,7 @@ class GraphConfig:
         triggers_path: str | Path | None = None,
         gazetteer_dir: str | Path | None = None,
         retention_seconds: int = DEFAULT_RETENTION_SECONDS,
+        max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     ) -> GraphConfig:
         seeds = default_seeds_dir()
         triggers = triggers_path or seeds / "events" / "triggers.yaml"
@@ -53,6 +55,7 @@ class GraphConfig:
             gazetteer=tuple(load_gazetteer(gazetteer_files(gazetteer_dir or seeds / "gazetteers"))),
             retention_seconds=retention_seconds,
             event_cues=load_event_cues(triggers),
+            max_article_bytes=max_article_bytes,
         )
 
 
@@ -75,7 +78,7 @@ def build_graph(
     config: GraphConfig,
 ) -> GraphOutputs:
     """Apply marsad's stages to a PCollection of RawRecords."""
-    parsed = records | "Parse" >> ParseArticles()
+    parsed = records | "Parse" >> ParseArticles(config.max_article_bytes)
     prepared = parsed.articles | "Prepare" >> PrepareArticles(config.rules)
     decided = prepared.keyed | "Stories" >> AssignStories(config.retention_seconds)
     results = decided.decided | "Events" >> ExtractEvents(config.event_types, config.gazetteer, config.event_cues)

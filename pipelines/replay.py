@@ -13,8 +13,12 @@ from kafka import KafkaProducer
 from tqdm import tqdm
 
 from transforms.articles import RawRecord, expand_inputs, published_ms, read_file
-from transforms.kafka_io import ensure_topics
+from transforms.kafka_io import KEEP_RECORDS, ensure_topics, retention_problem, topic_retention_ms
 from transforms.text import detect_lang
+
+
+class ReplayRefusedError(RuntimeError):
+    """Replaying would lose what it writes (e.g. the topic's retention deletes old records)."""
 
 
 @dataclass(frozen=True)
@@ -67,11 +71,27 @@ def replay(
     topic: str,
     speed: float | None = None,
     progress: bool = True,
+    in_publication_order: bool = True,
 ) -> ReplayReport:
     """Publish; ``speed`` None means as fast as possible, else the gaps between publication times
-    are replayed divided by ``speed`` (records without a time are sent without waiting)."""
+    are replayed divided by ``speed`` (records without a time are sent without waiting).
+
+    Records go out in publication order (records without a time last), as the news happened,
+    unless ``in_publication_order`` is False (archive order). A stream job judges a record that
+    arrives more than its allowed lateness behind the watermark against partly forgotten dedup
+    state; an archive in file order (by outlet, years apart) would make most records that late."""
     records = list(archive_records(paths))
-    ensure_topics(bootstrap, [topic])
+    if in_publication_order:
+        records.sort(key=lambda r: (r.timestamp_ms is None, r.timestamp_ms or 0))
+    # A topic marsad creates keeps its records; an existing one must not delete an archive's
+    # old timestamps at its next retention check (the job would then read nothing, silently).
+    if not ensure_topics(bootstrap, [topic], configs=KEEP_RECORDS):
+        stamped = [r.timestamp_ms for r in records if r.timestamp_ms is not None]
+        retention = topic_retention_ms(bootstrap, topic)
+        if stamped and retention is not None:
+            problem = retention_problem(topic, retention, min(stamped), int(time.time() * 1000))
+            if problem:
+                raise ReplayRefusedError(problem)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10)
     started = time.monotonic()
     previous_ms: int | None = None

@@ -297,9 +297,10 @@ class DeadLetter(_JsonRecord):
     ``raw_base64`` instead so that nothing is lost in the round trip.
     """
 
-    STAGES: ClassVar[tuple[str, ...]] = ("read", "parse", "normalize", "dedup", "alerts", "events")
+    STAGES: ClassVar[tuple[str, ...]] = ("read", "parse", "normalize", "dedup", "alerts", "events", "write")
     # Stages at which the article itself is lost: these count in the run's reconciliation.
-    ARTICLE_STAGES: ClassVar[tuple[str, ...]] = ("read", "parse", "normalize", "dedup")
+    # ("write": a sink refused the article record itself, e.g. the broker found it too large.)
+    ARTICLE_STAGES: ClassVar[tuple[str, ...]] = ("read", "parse", "normalize", "dedup", "write")
 
     reason: str
     stage: str

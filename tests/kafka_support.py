@@ -14,7 +14,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from kafka import KafkaAdminClient, KafkaConsumer
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from .conftest import ROOT
@@ -83,6 +83,49 @@ class StreamJob:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def group_lag(group: str, topic: str) -> dict[int, int]:
+    """End offset minus committed offset, per partition: what an operator's lag tool shows."""
+    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=group, enable_auto_commit=False)
+    try:
+        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        ends = consumer.end_offsets(tps)
+        return {tp.partition: ends[tp] - (consumer.committed(tp) or 0) for tp in tps}
+    finally:
+        consumer.close()
+
+
+def children_named(pid: int, name: str) -> list[int]:
+    """Processes whose parent is ``pid`` and whose command name starts with ``name`` (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            command = fields[0].split("(", 1)[1]
+            parent = int(fields[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid and command.startswith(name):
+            found.append(int(stat.parent.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and state.read_text().rsplit(")", 1)[1].split()[0] == "Z")
+
+
+def broker_pid() -> int | None:
+    """The pid of the broker docker/kafka/broker.sh started for BOOTSTRAP's port, if any."""
+    port = BOOTSTRAP.rsplit(":", 1)[1]
+    home = Path(os.environ.get("MARSAD_KAFKA_HOME", ROOT / ".cache" / "kafka"))
+    pidfile = home / f"broker-{port}.pid"
+    return int(pidfile.read_text().strip()) if pidfile.exists() else None
 
 
 class TopicReader:

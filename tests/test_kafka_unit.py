@@ -51,3 +51,36 @@ def test_replay_of_a_text_file_keeps_the_file_mode_id(seed_text):
 def test_replay_passes_malformed_records_through_for_the_pipeline_to_reject():
     record = replay_record(RawRecord({}, "{broken", "json"))
     assert record.value == b"{broken" and record.key is None
+
+
+class _FakeCommits:
+    """Stands in for the group's KafkaConsumer: records commits, or fails like an absent broker."""
+
+    def __init__(self) -> None:
+        self.commits: list[dict[str, int]] = []
+        self.away = False
+
+    def commit(self, offsets, timeout_ms=None):
+        from kafka.errors import KafkaTimeoutError
+
+        if self.away:
+            raise KafkaTimeoutError("broker away")
+        self.commits.append({f"{tp.topic}/{tp.partition}": meta.offset for tp, meta in offsets.items()})
+
+
+def test_ledger_commits_each_contiguous_prefix_at_once_and_catches_up_after_a_failed_commit():
+    from transforms.kafka_io import OffsetLedger
+
+    ledger = OffsetLedger("unused:1", "group")
+    fake = _FakeCommits()
+    ledger._consumer = fake
+    ledger.start_at({"t/0": 10, "t/1": 0})
+    ledger.settle([("t/0", 11, 12)])  # written out of order: 10 is not yet
+    assert ledger.positions() == {"t/0": 10, "t/1": 0}
+    assert ledger.settle([("t/0", 10, 11)]) == {"t/0": 12}
+    fake.away = True
+    assert ledger.settle([("t/1", 0, 5)]) == {}  # nothing committed, nothing forgotten
+    fake.away = False
+    assert ledger.retry() == {"t/1": 5}
+    assert ledger.retry() == {}
+    assert fake.commits[-2:] == [{"t/0": 12}, {"t/1": 5}]

@@ -64,10 +64,33 @@ def test_retention_expiry_and_late_data():
             ),
             label="decisions",
         )
-        # The first sweep (at 3 h: a's window ends at 2 h 1 min, rounded up to the sweep period,
-        # here an hour) forgets the four early articles and leaves nothing behind.
+        # The first sweep (at 5 h: a's window ends at 2 h 1 min, plus the allowed lateness of one
+        # more window, rounded up to the sweep period, here an hour) forgets the four early
+        # articles and leaves nothing behind.
         assert_that(
-            clustered[SWEPT] | beam.Filter(lambda s: s[0] <= 3 * HOUR),
-            equal_to([(3 * HOUR, 4, 0)]),
+            clustered[SWEPT] | beam.Filter(lambda s: s[0] <= 5 * HOUR),
+            equal_to([(5 * HOUR, 4, 0)]),
             label="swept",
         )
+
+
+def test_a_record_behind_the_watermark_meets_the_state_that_covers_its_time():
+    """A partition out of publication order: the watermark is at 3 h 30 when a copy stamped 1 h 30
+    arrives. Its original (1 min) is within the window of the copy's own time, so batch calls it
+    a duplicate; the stream must too, although a's window ended (2 h 1 min) before the watermark."""
+    config = GraphConfig.load()
+    stream = (
+        BeamTestStream()
+        .advance_watermark_to(0)
+        .add_elements([TimestampedValue(article("a", TEXT), 60)])
+        .add_elements([TimestampedValue(article("d", OTHER), 3 * HOUR + 20 * 60)])
+        .advance_watermark_to(3 * HOUR + 30 * 60)
+        .add_elements([TimestampedValue(article("late", TEXT), HOUR + 30 * 60)])
+        .advance_watermark_to_infinity()
+    )
+    options = PipelineOptions(runner="BundleBasedDirectRunner")
+    options.view_as(StandardOptions).streaming = True
+    with BeamTestPipeline(options=options) as pipeline:
+        clustered = pipeline | stream | StoryClustering(config.rules, config.event_types, config.gazetteer, RETENTION)
+        decisions = clustered["results"] | beam.Map(lambda r: (r.article.id, r.article.dedup.status))
+        assert_that(decisions, equal_to([("a", "unique"), ("d", "unique"), ("late", "duplicate")]))

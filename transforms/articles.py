@@ -28,6 +28,7 @@ JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JSON_SUFFIXES = (".json",)
 TEXT_SUFFIXES = (".txt",)
 ARTICLE_SUFFIXES = JSON_LINES_SUFFIXES + JSON_SUFFIXES + TEXT_SUFFIXES
+BOM = "\ufeff"
 
 
 class InputError(ValueError):
@@ -91,6 +92,31 @@ def _dead(reason: str, stage: str, origin: dict[str, Any], raw: bytes | str | No
     return DeadLetter(reason=reason, stage=stage, origin=origin, raw=raw)
 
 
+DEFAULT_MAX_ARTICLE_BYTES = 1_000_000
+RAW_KEPT_CHARS = 2000  # of an oversized input, kept in its dead letter to tell which one it was
+TOO_LARGE = "too_large"
+
+
+def too_large(
+    raw: bytes | str, origin: dict[str, Any], limit: int, stage: str = "read", what: str = "article"
+) -> DeadLetter | None:
+    """A ``too_large`` dead letter when ``raw`` is over ``limit`` bytes (UTF-8), else None. The
+    dead letter keeps the start of the input and records the full size in its origin, so that it
+    stays small enough for any sink."""
+    if len(raw) <= limit // 4:  # no UTF-8 character takes more than 4 bytes: cheap common case
+        return None
+    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8"))
+    if size <= limit:
+        return None
+    text = raw if isinstance(raw, str) else raw[: RAW_KEPT_CHARS * 4].decode("utf-8", errors="replace")
+    return DeadLetter(
+        reason=f"{TOO_LARGE}: {what} of {size:,} bytes is over the limit of {limit:,} bytes",
+        stage=stage,
+        origin={**origin, "size_bytes": size, "raw_truncated_to_chars": RAW_KEPT_CHARS},
+        raw=text[:RAW_KEPT_CHARS],
+    )
+
+
 def read_file(path: str) -> Iterator[RawRecord | DeadLetter]:
     """Raw records of one article file; unreadable parts become read-stage dead letters."""
     kind = article_format(path)
@@ -103,7 +129,8 @@ def read_file(path: str) -> Iterator[RawRecord | DeadLetter]:
                     if not line.strip():
                         continue
                     try:
-                        text = line.decode("utf-8").rstrip("\r\n")
+                        # A byte-order mark (Windows editors write one) belongs to the file, not the record.
+                        text = line.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
                     except UnicodeDecodeError as error:
                         yield _dead(f"line is not valid UTF-8: {error}", "read", origin, line.rstrip(b"\r\n"))
                         continue
@@ -151,7 +178,8 @@ def parse_record(record: RawRecord) -> Article | DeadLetter:
             origin=record.origin,
         )
     try:
-        data = orjson.loads(record.payload)
+        # A leading byte-order mark (a Kafka value saved by a Windows tool) is not part of the JSON.
+        data = orjson.loads(record.payload.removeprefix(BOM))
     except orjson.JSONDecodeError as error:
         return _dead(f"not valid JSON: {error}", "parse", record.origin, record.payload)
     if not isinstance(data, dict):

@@ -10,7 +10,9 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import threading
 import traceback
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,7 +24,7 @@ from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateS
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas.records import Alert, Article, DeadLetter, Event
-from transforms.articles import RawRecord, event_time_ms, parse_record, read_file
+from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, RawRecord, event_time_ms, parse_record, read_file, too_large
 from transforms.dedup import canonical_url, content_fingerprint
 from transforms.events import EventCues, EventExtractor, EventType
 from transforms.gazetteer import Entry, Gazetteer
@@ -82,7 +84,15 @@ class SplitReadFailures(beam.DoFn):
 
 
 class _ParseDoFn(beam.DoFn):
+    def __init__(self, max_article_bytes: int) -> None:
+        self._max_bytes = max_article_bytes
+
     def process(self, record: RawRecord) -> Iterable[Any]:
+        oversized = too_large(record.payload, record.origin, self._max_bytes)
+        if oversized is not None:
+            _counter("too_large").inc()
+            yield beam.pvalue.TaggedOutput(DEAD, oversized)
+            return
         result = parse_record(record)
         if isinstance(result, DeadLetter):
             yield beam.pvalue.TaggedOutput(DEAD, result)
@@ -96,10 +106,15 @@ class _ParseDoFn(beam.DoFn):
 
 class ParseArticles(beam.PTransform):
     """RawRecords -> Articles stamped with their event time (the transport's timestamp, else the
-    publication time, else arrival), and parse-stage dead letters (``DEAD``)."""
+    publication time, else arrival), and parse-stage dead letters (``DEAD``). A record over
+    ``max_article_bytes`` becomes a ``too_large`` dead letter before anything else looks at it."""
+
+    def __init__(self, max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
+        super().__init__()
+        self._max_bytes = max_article_bytes
 
     def expand(self, records: beam.PCollection[RawRecord]) -> beam.pvalue.DoOutputsTuple:
-        return records | beam.ParDo(_ParseDoFn()).with_outputs(DEAD, main="articles")
+        return records | beam.ParDo(_ParseDoFn(self._max_bytes)).with_outputs(DEAD, main="articles")
 
 
 def _now_iso() -> str:
@@ -169,14 +184,30 @@ def _seconds(timestamp: Timestamp) -> float:
     return timestamp.micros / 1e6
 
 
+class _SharedIndex:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.index: StoryIndex | None = None
+
+
+_SHARED_INDEXES: dict[str, _SharedIndex] = {}
+_SHARED_LOCK = threading.Lock()
+
+
 class _StoryDoFn(beam.DoFn):
     """The story index as keyed state. The log of decisions (BagState) is the state; the
     StoryIndex in the worker is a cache rebuilt from it whenever it is not known to match (a
     new worker, a retried bundle). An event-time timer sweeps out what the retention window no
     longer covers, at most every quarter of the window (18 h by default). The log is rewritten
     only when it holds more forgotten records than live ones (a rebuild replays it and forgets
-    up to the last sweep), so memory stays bounded by about two windows of articles and a batch
-    replay of months of archive does not rewrite the whole log at every sweep."""
+    up to the last sweep), so memory stays bounded by a few windows of articles and a batch
+    replay of months of archive does not rewrite the whole log at every sweep.
+
+    A sweep at watermark W forgets only what is older than W - retention - allowed lateness
+    (default: one retention window): a record that arrives behind the watermark (a partition
+    not in publication order, a slow partition) is still judged against every article within
+    the retention window of its own time, as in batch, if it is at most that late. Later ones are
+    judged against what is left and counted (``late_beyond_margin``)."""
 
     LOG = BagStateSpec("log", PickleCoder())
     LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
@@ -185,25 +216,36 @@ class _StoryDoFn(beam.DoFn):
     SWEEP_AT = ReadModifyWriteStateSpec("sweep_at", PickleCoder())
     SWEEP = TimerSpec("sweep", TimeDomain.WATERMARK)
 
-    def __init__(self, retention_seconds: int, thresholds: Thresholds) -> None:
+    def __init__(
+        self, retention_seconds: int, thresholds: Thresholds, allowed_lateness_seconds: int | None = None
+    ) -> None:
         self._retention = retention_seconds
+        self._lateness = retention_seconds if allowed_lateness_seconds is None else allowed_lateness_seconds
         self._sweep_every = max(3600, retention_seconds // 4)
         self._thresholds = thresholds
-        self._index: StoryIndex | None = None
-        self._cached: tuple[int, float] | None = None  # (log size, swept until) the cache reflects
+        self._shared_id = uuid.uuid4().hex  # the same in every copy of this step in a worker
 
     def _due(self, oldest: float) -> float:
-        return math.ceil((oldest + self._retention) / self._sweep_every) * self._sweep_every
+        """When a sweep can first forget the oldest remembered article (watermark time)."""
+        return math.ceil((oldest + self._retention + self._lateness) / self._sweep_every) * self._sweep_every
 
-    def _index_for(self, log: Any, log_size: int, swept_until: float) -> StoryIndex:
-        if self._index is None or self._cached != (log_size, swept_until):
-            self._index = StoryIndex(self._retention, self._thresholds)
+    def _shared(self) -> _SharedIndex:
+        with _SHARED_LOCK:
+            return _SHARED_INDEXES.setdefault(self._shared_id, _SharedIndex())
+
+    def _index_for(self, shared: _SharedIndex, log: Any, swept_until: float) -> StoryIndex:
+        """The worker's index, rebuilt from the state's log when the worker has none. One index
+        per worker and step, used under a lock, rather than one per DoFn copy checked against
+        the state: Prism 2.77 was seen to hand a stateful step's bundles for the same key to two
+        copies at once with the same state, and each then decided without the other's articles
+        (pairs of identical articles both ``unique``)."""
+        if shared.index is None:
+            shared.index = StoryIndex(self._retention, self._thresholds)
             for record in log.read():
-                self._index.replay(record)
+                shared.index.replay(record)
             if swept_until:
-                self._index.expire(swept_until)
-            self._cached = (log_size, swept_until)
-        return self._index
+                shared.index.expire(swept_until)
+        return shared.index
 
     def process(
         self,
@@ -216,10 +258,20 @@ class _StoryDoFn(beam.DoFn):
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
     ) -> Iterable[Any]:
         _, prepared = element
+        shared = self._shared()
+        with shared.lock:
+            yield from self._decide(prepared, timestamp, shared, log, log_size, swept_until, sweep_at, sweep)
+
+    def _decide(
+        self, prepared: _Prepared, timestamp: Timestamp, shared: _SharedIndex, log: Any, log_size: Any,
+        swept_until: Any, sweep_at: Any, sweep: Any,
+    ) -> Iterable[Any]:  # fmt: skip
         size = log_size.read() or 0
         until = swept_until.read() or 0.0
-        index = self._index_for(log, size, until)
+        index = self._index_for(shared, log, until)
         article = prepared.article
+        if until and _seconds(timestamp) < until:
+            _counter("late_beyond_margin").inc()  # part of its window was already forgotten
         try:
             created_before = index.stories_created
             dedup = index.decide(
@@ -234,7 +286,6 @@ class _StoryDoFn(beam.DoFn):
             log.add(record)
         size += len(new_records)
         log_size.write(size)
-        self._cached = (size, until)
         _counter("stories").inc(index.stories_created - created_before)
         Metrics.distribution(METRICS_NAMESPACE, "state_bytes_per_article").update(index.last_entry_bytes)
         # Sweep when the oldest remembered article leaves the window, rounded up to the sweep period.
@@ -259,9 +310,18 @@ class _StoryDoFn(beam.DoFn):
         sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
     ) -> Iterable[Any]:
+        shared = self._shared()
+        with shared.lock:
+            yield from self._sweep(fired_at, shared, log, log_size, swept_until, stale, sweep_at, sweep)
+
+    def _sweep(
+        self, fired_at: Timestamp, shared: _SharedIndex, log: Any, log_size: Any, swept_until: Any, stale: Any,
+        sweep_at: Any, sweep: Any,
+    ) -> Iterable[Any]:  # fmt: skip
         size = log_size.read() or 0
-        index = self._index_for(log, size, swept_until.read() or 0.0)
-        now = _seconds(fired_at)
+        index = self._index_for(shared, log, swept_until.read() or 0.0)
+        fired = _seconds(fired_at)
+        now = fired - self._lateness  # the horizon: what a late record may still need stays
         forgotten = index.expire(now)
         swept_until.write(now)
         dead = (stale.read() or 0) + len(forgotten)
@@ -273,16 +333,15 @@ class _StoryDoFn(beam.DoFn):
             size, dead = len(survivors), 0
             log_size.write(size)
         stale.write(dead)
-        self._cached = (size, now)
         sweep_at.clear()
         oldest = index.oldest()
         if oldest is not None:
             # Strictly later than now: a timer set for the time it fires at would fire forever.
-            due = max(self._due(oldest), now + self._sweep_every)
+            due = max(self._due(oldest), fired + self._sweep_every)
             sweep.set(Timestamp(seconds=due))
             sweep_at.write(due)
         # What the sweep did, for monitoring memory (and for tests).
-        yield beam.pvalue.TaggedOutput(SWEPT, (now, len(forgotten), len(index)))
+        yield beam.pvalue.TaggedOutput(SWEPT, (fired, len(forgotten), len(index)))
 
 
 class _EventsDoFn(beam.DoFn):

@@ -52,7 +52,10 @@ start() {
   sed -e "s|@PORT@|$port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" -e "s|@DATA@|$data|g" \
     "$here/server.properties.in" > "$config"
   local cluster_id
-  cluster_id="$(java -cp "$jars/*" -Dlog4j2.configurationFile="$here/log4j2.properties" kafka.tools.StorageTool random-uuid)"
+  # The tool logs to stdout too (log4j's console appender): keep only the id, 22 base64url characters.
+  cluster_id="$(java -cp "$jars/*" -Dlog4j2.configurationFile="$here/log4j2.properties" kafka.tools.StorageTool random-uuid \
+    | grep -E '^[A-Za-z0-9_-]{22}$' | tail -n 1)"
+  [ -n "$cluster_id" ] || die "kafka.tools.StorageTool random-uuid printed no cluster id"
   java -cp "$jars/*" -Dlog4j2.configurationFile="$here/log4j2.properties" \
     kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$config" >/dev/null
   nohup java -Xms256m -Xmx768m -cp "$jars/*" -Dlog4j2.configurationFile="$here/log4j2.properties" \
