@@ -40,7 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--runner",
-        help="Beam runner (default: DirectRunner for files, PrismRunner for kafka:// input)",
+        help="Beam runner: flink (Beam's Flink runner, job server from docker/flink), or any Beam runner name"
+        " (default: DirectRunner for files, PrismRunner for kafka:// input)",
+    )
+    run.add_argument(
+        "--flink-master",
+        default="[local]",
+        metavar="HOST:PORT",
+        help="with --runner flink: a session cluster's REST address (e.g. localhost:8081), or [local]"
+        " (default) for a Flink embedded in the job server",
     )
     stream = run.add_argument_group("streaming (with --input kafka://HOST:PORT/TOPIC)")
     stream.add_argument("--group", default="marsad", help="consumer group whose offsets are committed")
@@ -84,6 +92,7 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.files import run_files
+    from pipelines.runners import RunnerSetupError
 
     try:
         config = GraphConfig.load(args.rules, args.triggers, args.gazetteers, int(args.retention_hours * 3600))
@@ -93,7 +102,11 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     inputs = args.input or [str(default_seeds_dir() / "archive")]
     if any(path.startswith("kafka://") for path in inputs):
         return _run_stream(args, inputs, config, beam_args)
-    options = PipelineOptions([f"--runner={args.runner or 'DirectRunner'}", *beam_args])
+    try:
+        options = PipelineOptions(_batch_runner_args(args, beam_args))
+    except RunnerSetupError as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         summary = run_files(inputs, args.output, config, options)
     except InputError as error:
@@ -102,6 +115,18 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     print(summary.describe())
     print(f"outputs in {args.output}/ (articles*, alerts*, events*, deadletter*.jsonl, summary.json)")
     return 0
+
+
+def _is_flink(runner: str | None) -> bool:
+    return runner is not None and runner.lower() in ("flink", "flinkrunner")
+
+
+def _batch_runner_args(args: argparse.Namespace, beam_args: list[str]) -> list[str]:
+    if _is_flink(args.runner):
+        from pipelines.runners import flink_options
+
+        return flink_options(args.flink_master, streaming=False, extra=beam_args)
+    return [f"--runner={args.runner or 'DirectRunner'}", *beam_args]
 
 
 def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str]) -> int:
