@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -89,9 +90,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     # Beam's import is slow: only when running.
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    from pipelines.files import run_files
     from pipelines.runners import RunnerSetupError
 
     try:
@@ -100,10 +98,30 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE
     inputs = args.input or [str(default_seeds_dir() / "archive")]
-    if any(path.startswith("kafka://") for path in inputs):
-        return _run_stream(args, inputs, config, beam_args)
+    if not _is_flink(args.runner) or any(arg.startswith("--job_endpoint") for arg in beam_args):
+        return _run_on(args, inputs, config, beam_args, None)
+    from pipelines.runners import FlinkJobServer
+
     try:
-        options = PipelineOptions(_batch_runner_args(args, beam_args))
+        with FlinkJobServer(args.flink_master) as job_endpoint:
+            return _run_on(args, inputs, config, beam_args, job_endpoint)
+    except RunnerSetupError as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run_on(
+    args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str], job_endpoint: str | None
+) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.files import run_files
+    from pipelines.runners import RunnerSetupError
+
+    if any(path.startswith("kafka://") for path in inputs):
+        return _run_stream(args, inputs, config, beam_args, job_endpoint)
+    try:
+        options = PipelineOptions(_batch_runner_args(args, beam_args, job_endpoint))
     except RunnerSetupError as error:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -121,19 +139,21 @@ def _is_flink(runner: str | None) -> bool:
     return runner is not None and runner.lower() in ("flink", "flinkrunner")
 
 
-def _batch_runner_args(args: argparse.Namespace, beam_args: list[str]) -> list[str]:
+def _batch_runner_args(args: argparse.Namespace, beam_args: list[str], job_endpoint: str | None) -> list[str]:
     if _is_flink(args.runner):
         from pipelines.runners import flink_options
 
-        return flink_options(args.flink_master, streaming=False, extra=beam_args)
+        return flink_options(args.flink_master, streaming=False, extra=beam_args, job_endpoint=job_endpoint)
     return [f"--runner={args.runner or 'DirectRunner'}", *beam_args]
 
 
-def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str]) -> int:
+def _run_stream(
+    args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str], job_endpoint: str | None
+) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.files import summary_from_metrics
-    from pipelines.runners import RunnerSetupError, streaming_options
+    from pipelines.runners import RunnerSetupError, flink_options, run_on_flink_until_stopped, streaming_options
     from pipelines.stream import StreamSettings, build_stream_pipeline, run_until_stopped
     from transforms.kafka_io import KafkaAddress, KafkaAddressError
 
@@ -142,8 +162,15 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
             raise KafkaAddressError("a kafka:// input is read alone: give one --input")
         source = KafkaAddress.parse(inputs[0])
         output = KafkaAddress.parse(args.output) if args.output.startswith("kafka://") else args.output
-        runner_args = [f"--runner={args.runner}", "--streaming"] if args.runner else streaming_options()
-        options = PipelineOptions([*runner_args, *beam_args])
+        if _is_flink(args.runner):
+            job_name = f"marsad-{args.group}-{uuid.uuid4().hex[:8]}"
+            runner_args = flink_options(
+                args.flink_master, streaming=True, job_name=job_name, extra=beam_args, job_endpoint=job_endpoint
+            )
+        else:
+            runner_args = [f"--runner={args.runner}", "--streaming"] if args.runner else streaming_options()
+            runner_args += beam_args
+        options = PipelineOptions(runner_args)
     except (KafkaAddressError, RunnerSetupError) as error:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -162,7 +189,17 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
         print(f"marsad: cannot start reading {inputs[0]}: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_USAGE
     print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
-    result = run_until_stopped(pipeline)
+    if _is_flink(args.runner):
+        from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+        job_name = options.view_as(GoogleCloudOptions).job_name  # the user's --job_name, if given, wins
+        stopped = run_on_flink_until_stopped(pipeline, args.flink_master, job_name)
+        result = stopped.result
+        if stopped.savepoint:
+            print(f"marsad: stopped with savepoint {stopped.savepoint}", file=sys.stderr)
+            print(f"marsad: resume with the same --group and --savepoint_path={stopped.savepoint}", file=sys.stderr)
+    else:
+        result = run_until_stopped(pipeline)
     try:
         print(summary_from_metrics(result).describe())
     except Exception as error:  # a cancelled job may have no metrics to give
