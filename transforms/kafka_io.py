@@ -247,13 +247,30 @@ class _ReadPartitionDoFn(beam.DoFn):
         if position >= stop:
             return
         if not records:
-            self._advance(watermark, self._idle_watermark(plan))
+            idle = self._idle_watermark(plan, tp, position, watermark.current_watermark())
+            if idle is not None:
+                self._advance(watermark, idle)
         tracker.defer_remainder(Duration(seconds=0.2) if not records else Duration())
 
-    def _idle_watermark(self, plan: PartitionPlan) -> Timestamp:
-        # An idle partition's event time moves on with the wall clock from its last record (or
-        # from now, if it never had one), less a grace period for records still on the way.
-        seen = self._last_seen.get((plan.topic, plan.partition))
+    def _idle_watermark(
+        self, plan: PartitionPlan, tp: TopicPartition, position: int, current: Timestamp | None
+    ) -> Timestamp | None:
+        # An empty poll is not idleness while records remain below the partition's end (the
+        # first fetches after a start often come back empty): moving on with the wall clock then
+        # would make a replayed archive's backlog late before it is read. None: hold.
+        assert self._consumer is not None
+        end = self._consumer.highwater(tp)
+        if end is None:
+            end = self._consumer.end_offsets([tp])[tp]
+        if max(position, self._consumer.position(tp) or 0) < end:
+            return None
+        # An idle partition's event time moves on with the wall clock from its last record; after
+        # a restart from a checkpoint, from the restored watermark; with neither (a partition that
+        # never had a record), from now; less a grace period for records still on the way.
+        key = (plan.topic, plan.partition)
+        seen = self._last_seen.get(key)
+        if seen is None and current is not None:
+            seen = self._last_seen[key] = (time.time(), current + self._idle)
         if seen is None:
             return Timestamp.now() - self._idle
         wall, event = seen
