@@ -93,7 +93,7 @@ def on_flink(path: Path, master: str, parallelism: int, environment: str) -> dic
         result = pipeline.run()
         result.wait_until_finish()
         job_seconds = time.perf_counter() - started
-    distributions = result.metrics().query(MetricsFilter())["distributions"]
+        distributions = result.metrics().query(MetricsFilter())["distributions"]  # from the job server
     figures = {"job_seconds": job_seconds}
     for d in distributions:
         value = d.committed or d.attempted
