@@ -286,7 +286,11 @@ def run_on_flink_until_stopped(
         if requested and not PipelineState.is_terminal(result.state):
             log.warning("stopping the Flink job (%s)", requested[0])
             stopped.savepoint = _stop_flink_job(result, master, job_name, savepoint_dir)
-        result.wait_until_finish()
+        try:
+            result.wait_until_finish()
+        except RuntimeError:
+            if not requested or result.state != PipelineState.CANCELLED:
+                raise  # a cancel we asked for is how the job was meant to end; anything else is not
         return stopped
     finally:
         for sig, handler in previous.items():
