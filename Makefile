@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup prism broker-start broker-stop
+.PHONY: run test lint setup prism broker-start broker-stop flink-start flink-stop
 
 setup: $(STAMP)
 
@@ -20,10 +20,11 @@ $(STAMP): requirements/lock.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/marsad run
 
-# Tests need the real Kafka broker (started and stopped around pytest) and the Prism runner.
+# Tests need the real Kafka broker and the Flink session cluster (both started and stopped around
+# pytest; the Flink job server is built once with Maven into .cache/flink) and the Prism runner.
 test: $(STAMP) prism
 	$(BIN)/ruff check .
-	docker/kafka/with-broker.sh $(BIN)/pytest
+	docker/kafka/with-broker.sh docker/flink/with-cluster.sh $(BIN)/pytest
 
 # Prism, Beam's local streaming runner, built once from the Go module proxy (pipelines/runners.py).
 # Without Go the streaming tests skip (or fail under CI=true).
@@ -36,6 +37,14 @@ broker-start:
 
 broker-stop:
 	docker/kafka/broker.sh stop
+
+# A local Flink 1.19 session cluster (REST on localhost:8081) and the job server jar it runs with.
+flink-start:
+	docker/flink/job-server.sh build >/dev/null
+	docker/flink/cluster.sh start
+
+flink-stop:
+	docker/flink/cluster.sh stop
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -47,7 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--runner",
-        help="Beam runner (default: DirectRunner for files, PrismRunner for kafka:// input)",
+        help="Beam runner: flink (Beam's Flink runner, job server from docker/flink), or any Beam runner name"
+        " (default: DirectRunner for files, PrismRunner for kafka:// input)",
+    )
+    run.add_argument(
+        "--flink-master",
+        default="[local]",
+        metavar="HOST:PORT",
+        help="with --runner flink: a session cluster's REST address (e.g. localhost:8081), or [local]"
+        " (default) for a Flink embedded in the job server",
     )
     stream = run.add_argument_group("streaming (with --input kafka://HOST:PORT/TOPIC)")
     stream.add_argument("--group", default="marsad", help="consumer group whose offsets are committed")
@@ -123,9 +132,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     # Beam's import is slow: only when running.
-    from apache_beam.options.pipeline_options import PipelineOptions
-
-    from pipelines.files import run_files
+    from pipelines.runners import RunnerSetupError
 
     try:
         config = GraphConfig.load(
@@ -135,9 +142,33 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(f"marsad: {error}", file=sys.stderr)
         return EXIT_USAGE
     inputs = args.input or [str(default_seeds_dir() / "archive")]
+    if not _is_flink(args.runner) or any(arg.startswith("--job_endpoint") for arg in beam_args):
+        return _run_on(args, inputs, config, beam_args, None)
+    from pipelines.runners import FlinkJobServer
+
+    try:
+        with FlinkJobServer(args.flink_master) as job_endpoint:
+            return _run_on(args, inputs, config, beam_args, job_endpoint)
+    except RunnerSetupError as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _run_on(
+    args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str], job_endpoint: str | None
+) -> int:
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipelines.files import run_files
+    from pipelines.runners import RunnerSetupError
+
     if any(path.startswith("kafka://") for path in inputs):
-        return _run_stream(args, inputs, config, beam_args)
-    options = PipelineOptions([f"--runner={args.runner or 'DirectRunner'}", *beam_args])
+        return _run_stream(args, inputs, config, beam_args, job_endpoint)
+    try:
+        options = PipelineOptions(_batch_runner_args(args, beam_args, job_endpoint))
+    except RunnerSetupError as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         summary = run_files(inputs, args.output, config, options)
     except InputError as error:
@@ -148,11 +179,31 @@ def _run(args: argparse.Namespace, beam_args: list[str]) -> int:
     return 0
 
 
-def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str]) -> int:
+def _is_flink(runner: str | None) -> bool:
+    return runner is not None and runner.lower() in ("flink", "flinkrunner")
+
+
+def _batch_runner_args(args: argparse.Namespace, beam_args: list[str], job_endpoint: str | None) -> list[str]:
+    if _is_flink(args.runner):
+        from pipelines.runners import flink_options
+
+        return flink_options(args.flink_master, streaming=False, extra=beam_args, job_endpoint=job_endpoint)
+    return [f"--runner={args.runner or 'DirectRunner'}", *beam_args]
+
+
+def _run_stream(
+    args: argparse.Namespace, inputs: list[str], config: GraphConfig, beam_args: list[str], job_endpoint: str | None
+) -> int:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.files import summary_from_metrics
-    from pipelines.runners import RunnerSetupError, ensure_prism, streaming_options
+    from pipelines.runners import (
+        RunnerSetupError,
+        ensure_prism,
+        flink_options,
+        run_on_flink_until_stopped,
+        streaming_options,
+    )
     from pipelines.stream import (
         PrismProcess,
         ProgressReporter,
@@ -165,17 +216,25 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
 
     quiet_logging(args.verbose)
     prism = None
+    flink = _is_flink(args.runner)
     try:
         if len(inputs) != 1:
             raise KafkaAddressError("a kafka:// input is read alone: give one --input")
         source = KafkaAddress.parse(inputs[0])
         output = KafkaAddress.parse(args.output) if args.output.startswith("kafka://") else args.output
-        runner_args = [f"--runner={args.runner}", "--streaming"] if args.runner else streaming_options()
-        if not args.runner and not any(a.startswith("--job_endpoint") for a in beam_args):
-            # Our own Prism, which dies with this process even when it is killed with -9.
-            prism = PrismProcess(ensure_prism(), verbose=args.verbose)
-            runner_args.append(f"--job_endpoint={prism.endpoint}")
-        options = PipelineOptions([*runner_args, *beam_args])
+        if flink:
+            job_name = f"marsad-{args.group}-{uuid.uuid4().hex[:8]}"
+            runner_args = flink_options(
+                args.flink_master, streaming=True, job_name=job_name, extra=beam_args, job_endpoint=job_endpoint
+            )
+        else:
+            runner_args = [f"--runner={args.runner}", "--streaming"] if args.runner else streaming_options()
+            if not args.runner and not any(a.startswith("--job_endpoint") for a in beam_args):
+                # Our own Prism, which dies with this process even when it is killed with -9.
+                prism = PrismProcess(ensure_prism(), verbose=args.verbose)
+                runner_args.append(f"--job_endpoint={prism.endpoint}")
+            runner_args += beam_args
+        options = PipelineOptions(runner_args)
     except (KafkaAddressError, RunnerSetupError, RuntimeError) as error:
         print(f"marsad: {error}", file=sys.stderr)
         if prism is not None:
@@ -191,6 +250,7 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
     )
     from kafka.errors import KafkaError
 
+    stopped_by = None
     try:
         try:
             pipeline = build_stream_pipeline(source, output, config, settings, options)
@@ -198,14 +258,24 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
             print(f"marsad: cannot start reading {inputs[0]}: {type(error).__name__}: {error}", file=sys.stderr)
             return EXIT_USAGE
         print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
-        progress = ProgressReporter(
-            source.bootstrap,
-            args.group,
-            pipeline.marsad_plans,
-            settings.progress_seconds,
-            commits=isinstance(output, KafkaAddress),
-        )
-        result, stopped_by = run_until_stopped(pipeline, progress)
+        if flink:
+            from apache_beam.options.pipeline_options import GoogleCloudOptions
+
+            job_name = options.view_as(GoogleCloudOptions).job_name  # the user's --job_name, if given, wins
+            stopped = run_on_flink_until_stopped(pipeline, args.flink_master, job_name)
+            result = stopped.result
+            if stopped.savepoint:
+                print(f"marsad: stopped with savepoint {stopped.savepoint}", file=sys.stderr)
+                print(f"marsad: resume with the same --group and --savepoint_path={stopped.savepoint}", file=sys.stderr)
+        else:
+            progress = ProgressReporter(
+                source.bootstrap,
+                args.group,
+                pipeline.marsad_plans,
+                settings.progress_seconds,
+                commits=isinstance(output, KafkaAddress),
+            )
+            result, stopped_by = run_until_stopped(pipeline, progress)
         try:
             print(summary_from_metrics(result).describe(), flush=True)
         except Exception:  # a cancelled job may have no metrics to give

@@ -332,7 +332,7 @@ class _ReadPartitionDoFn(beam.DoFn):
         # Idle only when caught up: an empty poll before the first fetch of a backlog must not move
         # the watermark to the present, which would make the whole backlog late.
         if not records and end is not None and position >= end:
-            self._advance(watermark, self._idle_watermark(plan))
+            self._advance(watermark, self._idle_watermark(plan, watermark.current_watermark()))
         current = watermark.current_watermark()
         if current is not None:
             delay = time.time() - current.micros / 1e6
@@ -350,10 +350,14 @@ class _ReadPartitionDoFn(beam.DoFn):
         written = ledger.positions().get(key)
         return self._max_poll_records if written is None else self._max_poll_records - (position - written)
 
-    def _idle_watermark(self, plan: PartitionPlan) -> Timestamp:
-        # An idle partition's event time moves on with the wall clock from its last record (or
-        # from now, if it never had one), less a grace period for records still on the way.
-        seen = self._last_seen.get((plan.topic, plan.partition))
+    def _idle_watermark(self, plan: PartitionPlan, current: Timestamp | None) -> Timestamp:
+        # An idle partition's event time moves on with the wall clock from its last record; after
+        # a restart from a checkpoint, from the restored watermark; with neither (a partition that
+        # never had a record), from now; less a grace period for records still on the way.
+        key = (plan.topic, plan.partition)
+        seen = self._last_seen.get(key)
+        if seen is None and current is not None:
+            seen = self._last_seen[key] = (time.time(), current + self._idle)
         if seen is None:
             return Timestamp.now() - self._idle
         wall, event = seen

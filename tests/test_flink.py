@@ -1,0 +1,232 @@
+"""marsad on Apache Flink: batch equal to the DirectRunner, and a Kafka stream job that stops with a
+savepoint and resumes from it with its dedup state.
+
+Needs the local session cluster and the job-server jar (docker/flink/with-cluster.sh starts and
+stops both around a command; .ci/run does), the Kafka broker for the stream test, and the corpus.
+Skips when the cluster does not answer, except under CI=true, where that fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+import urllib.request
+from pathlib import Path
+
+import orjson
+import pytest
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+
+from pipelines.cli import main
+
+from .conftest import ROOT, SEED_FILE, SEEDS, read_jsonl
+from .kafka_support import BOOTSTRAP, StreamJob, TopicReader, require_broker, unique_name
+from .test_kafka_integration import SAMPLE_SIZE, output_topics, write_sample
+
+pytestmark = pytest.mark.flink
+
+FLINK_MASTER = os.environ.get("MARSAD_FLINK_MASTER", "localhost:8081")
+REPRINT_ID = "reprint-of-seed"
+TIMEOUT = 600
+
+
+def flink_rest(path: str) -> dict:
+    with urllib.request.urlopen(f"http://{FLINK_MASTER}{path}", timeout=10) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def flink() -> str:
+    """The session cluster's REST address; skips (fails under CI=true) without cluster or jar."""
+    from pipelines.runners import flink_job_server_jar
+
+    problem = None
+    if not flink_job_server_jar().exists():
+        problem = f"no Flink job server at {flink_job_server_jar()} (docker/flink/job-server.sh build)"
+    else:
+        try:
+            if flink_rest("/overview").get("taskmanagers", 0) < 1:
+                problem = f"the Flink cluster at {FLINK_MASTER} has no TaskManager"
+        except OSError as error:
+            problem = f"no Flink cluster at {FLINK_MASTER} (docker/flink/cluster.sh start): {error}"
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return FLINK_MASTER
+
+
+@pytest.fixture(scope="module")
+def inputs(corpus_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The seed archive, a 1,000-article corpus sample, and a reprint of the seed article under
+    another id and site (a `duplicate` of it, which adds a revision to the seed's alerts)."""
+    directory = tmp_path_factory.mktemp("flink-inputs")
+    body = SEED_FILE.read_text(encoding="utf-8").strip()
+    reprint = directory / "reprint.jsonl"
+    reprint.write_bytes(
+        orjson.dumps({"id": REPRINT_ID, "source": "reprint.example", "url": "https://reprint.example/a",
+                      "title": "", "body": body, "lang": "ar"}) + b"\n"
+    )  # fmt: skip
+    return {
+        "seeds": SEEDS / "archive",
+        "sample": write_sample(corpus_path, directory / "sample.jsonl"),
+        "reprint": reprint,
+    }
+
+
+@pytest.fixture(scope="module")
+def reference(inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The DirectRunner's batch outputs for all the inputs."""
+    out = tmp_path_factory.mktemp("direct")
+    assert main(["run", "--input", *map(str, inputs.values()), "--output", str(out)]) == 0
+    return out
+
+
+def comparable(record: dict) -> bytes:
+    record = {k: v for k, v in record.items() if k != "detected_at"}
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def test_batch_on_the_flink_cluster_equals_the_direct_runner(flink, inputs, reference, tmp_path, capsys):
+    out = tmp_path / "flink"
+    started = time.monotonic()
+    code = main(["run", "--runner", "flink", "--flink-master", flink, "--input", *map(str, inputs.values()),
+                 "--output", str(out)])  # fmt: skip
+    seconds = time.monotonic() - started
+    assert code == 0
+    assert "articles read   1002" in capsys.readouterr().out
+    for kind in ("articles", "alerts", "events", "deadletter"):
+        expected = sorted(map(comparable, read_jsonl(reference, kind)))
+        actual = sorted(map(comparable, read_jsonl(out, kind)))
+        assert actual == expected, f"{kind} on Flink differ from the DirectRunner's"
+    print(f"batch on the Flink session cluster: {seconds:.0f} s")
+
+
+def alert_view(alert: dict) -> tuple:
+    return (alert["alert_id"], alert["rule_id"], alert["story_id"], alert["revision"], alert["mention_count"],
+            tuple(sorted(alert["article_ids"])))  # fmt: skip
+
+
+def latest_alerts(alerts: list[dict]) -> dict[str, tuple]:
+    latest: dict[str, dict] = {}
+    for alert in alerts:
+        if alert["revision"] >= latest.get(alert["alert_id"], {"revision": 0})["revision"]:
+            latest[alert["alert_id"]] = alert
+    return {alert_id: alert_view(alert) for alert_id, alert in latest.items()}
+
+
+def dedup_view(article: dict) -> tuple:
+    dedup = article["dedup"]
+    return article["id"], dedup["status"], dedup["story_id"], dedup["duplicate_of"]
+
+
+def job_states(name_prefix: str) -> list[str]:
+    return [job["state"] for job in flink_rest("/jobs/overview")["jobs"] if job["name"].startswith(name_prefix)]
+
+
+def create_topic(name: str) -> None:
+    # A replayed archive carries its publication times (2018 here); under the broker's time-based
+    # retention those records would be deleted within minutes of the replay.
+    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+    try:
+        admin.create_topics([NewTopic(name, 3, 1, topic_configs={"retention.ms": "-1"})])
+    finally:
+        admin.close()
+
+
+def test_stream_on_flink_equals_batch_and_resumes_from_a_savepoint(flink, inputs, reference, tmp_path):
+    bootstrap = require_broker()
+    source, prefix, group = unique_name("news"), unique_name("out"), unique_name("group")
+    create_topic(source)
+    # The backlog case: the archive is on the topic before the job starts, with old event times.
+    assert main(["replay", str(inputs["seeds"]), str(inputs["sample"]), "--topic", source,
+                 "--bootstrap", bootstrap, "--no-progress"]) == 0  # fmt: skip
+    published = 1 + SAMPLE_SIZE
+    flink_args = ("--runner", "flink", "--flink-master", flink, "--checkpointing_interval=5000")
+    reader = TopicReader(output_topics(prefix))
+    first = StreamJob(source, prefix, group, tmp_path / "first.log", *flink_args)
+    try:
+        started = time.monotonic()
+        done = reader.poll_until(lambda r: len(r[f"{prefix}.articles"]) >= published, TIMEOUT, first)
+        assert done, f"{len(reader.records[f'{prefix}.articles'])} of {published} articles\n{first.log_tail()}"
+        first_seconds = time.monotonic() - started
+    finally:
+        code = first.stop(signal.SIGTERM, timeout=240)
+    log = first.log_path.read_text(errors="replace")
+    assert code == 0, log[-3000:]
+    assert job_states(f"marsad-{group}-") == ["FINISHED"], "stopped with a savepoint: FINISHED, not FAILED"
+    savepoint = re.search(r"stopped with savepoint (\S+)", log)
+    assert savepoint, log[-3000:]
+    # The summary counts are the job's own, and reconcile.
+    assert f"articles read   {published}\n" in log and "(reconciled:" in log, log[-2000:]
+
+    expected_articles = {dedup_view(a) for a in read_jsonl(reference, "articles")}
+    reference_alerts = read_jsonl(reference, "alerts")
+    before_reprint = [a for a in reference_alerts if REPRINT_ID not in a["article_ids"]]
+    reader.poll_until(lambda r: False, 3)
+    assert latest_alerts(reader.records[f"{prefix}.alerts"]) == latest_alerts(before_reprint)
+
+    # Restart from the savepoint, then a reprint of the seed arrives: still a duplicate of it,
+    # and the seed's alerts get their next revision under the same ids.
+    second = StreamJob(source, prefix, group, tmp_path / "second.log", *flink_args,
+                       f"--savepoint_path={savepoint.group(1)}")  # fmt: skip
+    try:
+        assert main(["replay", str(inputs["reprint"]), "--topic", source, "--bootstrap", bootstrap,
+                     "--no-progress"]) == 0  # fmt: skip
+        done = reader.poll_until(lambda r: any(a["id"] == REPRINT_ID for a in r[f"{prefix}.articles"]), TIMEOUT, second)
+        assert done, second.log_tail()
+        reader.poll_until(lambda r: False, 3)
+    finally:
+        code = second.stop(signal.SIGTERM, timeout=240)
+        reader.close()
+    log = second.log_path.read_text(errors="replace")
+    assert code == 0, log[-3000:]
+    assert "articles read   1\n" in log, "the restarted job read only the new record"
+    articles = reader.records[f"{prefix}.articles"]
+    assert len(articles) == published + 1, "every article out exactly once over both jobs"
+    assert {dedup_view(a) for a in articles} == expected_articles
+    assert latest_alerts(reader.records[f"{prefix}.alerts"]) == latest_alerts(reference_alerts)
+    print(f"stream on the Flink session cluster: {first_seconds:.0f} s for {published} articles")
+
+
+def test_compose_file_matches_the_scripts() -> None:
+    """docker/compose.yaml (for Docker users; no engine here) runs what the scripts run: the same
+    Flink version and memory settings, the job server from the same pom, the job submitted to it."""
+    import yaml
+
+    flink_dir = ROOT / "docker" / "flink"
+    compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
+    services = compose["services"]
+    version = re.search(r'flink_version="([\d.]+)"', (flink_dir / "cluster.sh").read_text()).group(1)
+    for name in ("jobmanager", "taskmanager"):
+        assert services[name]["image"].startswith(f"flink:{version}-"), name
+    conf = yaml.safe_load(re.sub(r"@\w+@", "x", (flink_dir / "config.yaml.in").read_text()))
+    compose_conf = yaml.safe_load(services["taskmanager"]["environment"]["FLINK_PROPERTIES"])
+    for key in (
+        "taskmanager.numberOfTaskSlots",
+        "taskmanager.memory.process.size",
+        "taskmanager.memory.network.min",
+        "taskmanager.memory.network.max",
+        "jobmanager.memory.process.size",
+        "state.backend.type",
+    ):
+        assert compose_conf[key] == conf[key], key
+    dockerfile = services["flink-job-server"]["build"]["dockerfile"]
+    assert dockerfile == "docker/flink/Dockerfile.job-server"
+    built = (ROOT / dockerfile).read_text()
+    assert "COPY docker/flink/pom.xml" in built
+    from pipelines.runners import FLINK_JOB_SERVER_JAR
+
+    assert FLINK_JOB_SERVER_JAR in built
+    command = services["marsad-flink"]["command"]
+    assert command[command.index("--runner") + 1] == "flink"
+    assert (
+        command[command.index("--flink-master") + 1] == "jobmanager:" + services["jobmanager"]["ports"][0].split(":")[1]
+    )
+    assert "--environment_type=EXTERNAL" in command
+    assert services["python-worker-pool"]["network_mode"] == "service:taskmanager"
+    assert "--environment_config=localhost:50000" in command
