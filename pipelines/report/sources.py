@@ -87,9 +87,13 @@ class KafkaFollower:
         from kafka import KafkaConsumer
         from kafka.errors import KafkaError
 
+        from transforms.kafka_io import ensure_topics
+
         self.model = model
         self.topics = {f"{prefix}.{kind}": kind for kind in KINDS}
         try:
+            # The page may be opened before the job has written anything: its topics, as the job makes them.
+            ensure_topics(bootstrap, self.topics)
             self._consumer = KafkaConsumer(
                 *self.topics,
                 bootstrap_servers=bootstrap,
@@ -97,8 +101,10 @@ class KafkaFollower:
                 auto_offset_reset="earliest",
                 enable_auto_commit=False,
                 request_timeout_ms=15000,
+                # The job may create its output topics after the page starts: look for them often.
+                metadata_max_age_ms=2000,
             )
-        except KafkaError as error:
+        except (KafkaError, OSError) as error:
             raise ReportSourceError(
                 f"cannot read {prefix}.* on {bootstrap}: {type(error).__name__}: {error}"
             ) from error
