@@ -81,7 +81,8 @@ def test_report_page_in_chromium(seed_report, tmp_path):
         event = page.locator('article[data-rule="ceasefire"] li.event-line').first
         event.locator("summary").click()
         sentence = event.locator("blockquote.sentence")
-        assert sentence.is_visible() and sentence.evaluate("node => getComputedStyle(node).direction") == "rtl"
+        sentence.wait_for(state="visible", timeout=5_000)
+        assert sentence.evaluate("node => getComputedStyle(node).direction") == "rtl"
         assert sentence.locator("mark").count() == 1
 
         shot = tmp_path / "report.png"

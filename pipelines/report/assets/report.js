@@ -2,6 +2,7 @@
 (function () {
   "use strict";
   const PAGE = 25;
+  const EVENTS_SHOWN = 5;
   const POLL_MS = 1000;
   const PALETTE = ["#1f6feb", "#d9480f", "#2b8a3e", "#862e9c", "#c92a2a", "#0b7285", "#e67700", "#5c940d", "#364fc7", "#a61e4d"];
   const SEVERITIES = ["critical", "high", "medium", "low"];
@@ -108,6 +109,14 @@
       places ? " · @ " + places : null,
       ev.time ? " · " + ev.time + (ev.precision && ev.time !== ev.time_text ? "" : "") : null,
     ];
+    // The sentence is drawn when its line is opened: a page of alerts can carry hundreds of events.
+    const details = el("details", { "data-key": "ev:" + ev.event_id }, [el("summary", null, summaryParts)]);
+    details.addEventListener("toggle", () => {
+      if (details.open && !details.querySelector("blockquote")) details.append(sentenceNode(ev));
+    });
+    return el("li", { cls: "event-line", "data-event-id": ev.event_id }, [details]);
+  }
+  function sentenceNode(ev) {
     const sentence = ev.sentence || "";
     const t = ev.trigger;
     const segments = t && t[0] >= 0 && t[1] <= sentence.length
@@ -115,9 +124,22 @@
       : [[sentence, false]];
     const quote = segmentsNode("blockquote", segments, null, "sentence", ev.sentence_field);
     quote.id = "sentence-" + ev.event_id;
-    return el("li", { cls: "event-line", "data-event-id": ev.event_id }, [
-      el("details", { "data-key": "ev:" + ev.event_id }, [el("summary", null, summaryParts), quote]),
-    ]);
+    return quote;
+  }
+  function eventList(story, alertId) {
+    const list = el("ul", { cls: "events-list" }, story.events.slice(0, EVENTS_SHOWN).map(eventLine));
+    const hidden = story.events.slice(EVENTS_SHOWN);
+    const untold = story.event_count - story.events.length;
+    if (hidden.length) {
+      const more = el("details", { "data-key": "more:" + alertId }, [el("summary", { text: hidden.length + " more events" + (untold ? " (of " + (hidden.length + untold) + ")" : "") })]);
+      more.addEventListener("toggle", () => {
+        if (more.open && !more.querySelector("ul")) more.append(el("ul", { cls: "events-list" }, hidden.map(eventLine)));
+      });
+      list.append(el("li", { cls: "more-events" }, [more]));
+    } else if (untold) {
+      list.append(el("li", { cls: "empty", text: "… and " + untold + " more events" }));
+    }
+    return list;
   }
   function alertCard(a) {
     const story = state.stories[a.story_id] || null;
@@ -147,8 +169,7 @@
       if (story.article_count > story.articles.length) list.append(el("li", { cls: "empty", text: "… and " + (story.article_count - story.articles.length) + " more" }));
       children.push(el("details", { cls: "story", "data-key": "st:" + a.alert_id }, [el("summary", { text: "the story's articles" }), list]));
       if (story.events.length) {
-        const events = el("ul", { cls: "events-list" }, story.events.map(eventLine));
-        if (story.event_count > story.events.length) events.append(el("li", { cls: "empty", text: "… and " + (story.event_count - story.events.length) + " more events" }));
+        const events = eventList(story, a.alert_id);
         children.push(el("div", { cls: "events" }, [el("div", { cls: "story-line", text: story.event_count + " event" + (story.event_count === 1 ? "" : "s") + " in the story" }), events]));
       }
     }
@@ -335,6 +356,7 @@
   renderAll(false);
   new IntersectionObserver((entries) => { if (entries.some((e) => e.isIntersecting)) renderMore(); }, { rootMargin: "600px" }).observe($("feed-more"));
   window.marsad.renderMs = performance.now() - started;
+  window.marsad.readyAt = performance.now();
   window.marsad.timings = timings;
   document.body.dataset.ready = "true";
   if (config.live) setTimeout(poll, POLL_MS);
