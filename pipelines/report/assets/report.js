@@ -266,20 +266,25 @@
     refresh();
   }
   function renderBars(id, items, color) {
-    const short = (t) => (t && t.length > 24 ? t.slice(0, 23) + "…" : t);
-    const labels = items.map((i) => short(i.name || i.id) + (i.name_ar ? " · " + short(i.name_ar) : ""));
+    // English names on the axis (a mixed-direction label is measured wrong and clipped); both in the tooltip.
+    const short = (t) => (t && t.length > 26 ? t.slice(0, 25) + "…" : t);
+    const labels = items.map((i) => short(i.name || i.id));
     const values = items.map((i) => i.count);
+    const tooltip = { callbacks: { title: (ctx) => { const i = items[ctx[0].dataIndex]; return [i.name || i.id, i.name_ar || ""]; } } };
     if (!charts[id]) {
       charts[id] = new Chart($(id), {
         type: "bar",
         data: { labels: labels, datasets: [{ label: "events", data: values, backgroundColor: color }] },
-        options: { indexAxis: "y", animation: false, maintainAspectRatio: false, plugins: { legend: { display: false } }, scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false, font: { size: 11 } } } } },
+        options: { indexAxis: "y", animation: false, maintainAspectRatio: false, plugins: { legend: { display: false }, tooltip: tooltip },
+          scales: { x: { beginAtZero: true, ticks: { precision: 0 } }, y: { ticks: { autoSkip: false, font: { size: 11 } } } } },
       });
     } else {
       charts[id].data.labels = labels;
       charts[id].data.datasets[0].data = values;
+      charts[id].options.plugins.tooltip = tooltip;
       charts[id].update("none");
     }
+    charts[id].$items = items;
   }
 
   // ---- summary and dead letters ------------------------------------------------------------
