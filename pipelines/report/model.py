@@ -117,8 +117,11 @@ class _Story:
 class ReportModel:
     """Runs' records in, the page's data out. Thread-safe: the live server feeds it from a consumer."""
 
-    def __init__(self) -> None:
+    def __init__(self, bodies_of_alerted_only: bool = False) -> None:
+        """``bodies_of_alerted_only``: keep an article's body only when an alert read before it needs
+        it for its snippet (a run's files, alerts read first: 30,000 bodies would be most of the memory)."""
         self._lock = threading.Lock()
+        self._bodies_of_alerted_only = bodies_of_alerted_only
         self.version = 0
         self.articles: dict[str, dict] = {}  # id -> the few fields the page shows (and the texts)
         self.alerts: dict[str, dict] = {}  # alert_id -> latest revision
@@ -158,7 +161,9 @@ class ReportModel:
             self.articles[article_id] = {
                 "id": article_id,
                 "title": record.get("title") or "",
-                "body": record.get("body") or "",
+                "body": ""
+                if self._bodies_of_alerted_only and article_id not in self.alerts_by_article
+                else record.get("body") or "",
                 "source": record.get("source") or "unknown",
                 "published": record.get("published"),
                 "url": record.get("url"),

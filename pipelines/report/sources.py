@@ -13,6 +13,8 @@ from pipelines.report.model import ReportModel
 log = logging.getLogger(__name__)
 
 KINDS = ("articles", "alerts", "events", "deadletter")
+# Alerts before articles, so that a run's report keeps only the bodies its snippets need.
+READ_ORDER = ("alerts", "articles", "events", "deadletter")
 
 
 class ReportSourceError(Exception):
@@ -38,7 +40,7 @@ class FolderFollower:
     def poll(self) -> int:
         """Reads what is new; returns the number of records added."""
         added = 0
-        for kind in KINDS:
+        for kind in READ_ORDER:
             for path in sorted(self.directory.glob(f"{kind}-*.jsonl")):
                 added += self._read_new_lines(kind, path)
         summary = self.directory / "summary.json"
@@ -71,7 +73,7 @@ class FolderFollower:
 
 
 def load_output_dir(directory: str | Path) -> tuple[ReportModel, FolderFollower]:
-    model = ReportModel()
+    model = ReportModel(bodies_of_alerted_only=True)
     follower = FolderFollower(directory, model)
     follower.poll()
     return model, follower
