@@ -83,7 +83,7 @@ def serve_process(source: str, port: int, log_path: Path) -> Iterator[str]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}/"
         try:
-            wait_for(lambda: _answers(url), bool, timeout=60)
+            wait_for(lambda: _answers(url), bool, timeout=120)
             yield url
         finally:
             os.killpg(process.pid, signal.SIGTERM)
