@@ -230,3 +230,16 @@ def test_folder_follower_reads_only_whole_new_lines(tmp_path):
     assert follower.poll() == 1 and follower.bad_lines == 1
     assert follower.poll() == 0
     assert [e["alert_id"] for e in model.snapshot()["alerts"]] == ["al-1"]
+
+
+def test_text_that_closes_a_script_element_stays_data():
+    from pipelines.report.page import render_page
+
+    model = ReportModel()
+    hostile = "</script><script>document.title='x'</script>"
+    model.add_article({**article("a1", "aljazeera"), "title": hostile})
+    model.add_alert(alert(1, ["a1"]))
+    html = render_page(model.snapshot(), "t")
+    assert html.count("</script>") == 4  # config, data, Chart.js, the page's script
+    (entry,) = page_data(html)["alerts"]
+    assert entry["article_title"] == hostile
