@@ -10,6 +10,10 @@ cost: Chart.js, styles, empty charts) measured in the same run and browser:
 Median of --repeat loads, each in a fresh browser page.
 
     .venv/bin/python benchmarks/report_load.py OUTPUT_DIR [OUTPUT_DIR ...] [--repeat 3] [--screenshot docs/x.png]
+        [--copies N]
+
+--copies N adds a page made of N copies of the last output's records (ids, stories and alerts renamed
+per copy, so nothing merges): the size of a bigger run's page when there is no time to run one.
 """
 
 from __future__ import annotations
@@ -64,11 +68,45 @@ def measure(page, path: Path, repeat: int, screenshot: Path | None = None) -> di
     return median
 
 
+def copied_output(output: Path, copies: int, target: Path) -> Path:
+    """N renamed copies of a run's records, and a summary that adds up."""
+    target.mkdir(parents=True, exist_ok=True)
+    for kind in ("articles", "alerts", "events", "deadletter"):
+        with (target / f"{kind}-00000-of-00001.jsonl").open("wb") as sink:
+            for shard in sorted(output.glob(f"{kind}-*.jsonl")):
+                lines = [orjson.loads(line) for line in shard.read_bytes().splitlines() if line.strip()]
+                for copy in range(copies):
+                    for record in lines:
+                        sink.write(orjson.dumps(_renamed(record, f"~{copy}")) + b"\n")
+    summary = orjson.loads((output / "summary.json").read_bytes())
+    scaled = {k: v * copies if isinstance(v, int) and not isinstance(v, bool) else v for k, v in summary.items()}
+    (target / "summary.json").write_bytes(orjson.dumps(scaled))
+    return target
+
+
+def _renamed(record: dict, suffix: str) -> dict:
+    """Article, story, alert and event ids get the copy's suffix; gazetteer ids stay shared."""
+    record = dict(record)
+    for key in ("id", "article_id", "story_id", "alert_id", "event_id"):
+        if isinstance(record.get(key), str):
+            record[key] += suffix
+    if "article_ids" in record:
+        record["article_ids"] = [a + suffix for a in record["article_ids"]]
+    if isinstance(record.get("dedup"), dict):
+        dedup = dict(record["dedup"])
+        for key in ("story_id", "duplicate_of"):
+            if isinstance(dedup.get(key), str):
+                dedup[key] += suffix
+        record["dedup"] = dedup
+    return record
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("outputs", nargs="+", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--screenshot", type=Path, help="a screenshot of the last output's page")
+    parser.add_argument("--copies", type=int, default=0, help="also a page of N copies of the last output")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -76,7 +114,10 @@ def main() -> None:
         baseline = Path(scratch) / "empty.html"
         baseline.write_text(render_page(ReportModel().snapshot(), "empty"), encoding="utf-8")
         pages = [("baseline: no records", baseline, 0.0, 0)]
-        for output in args.outputs:
+        outputs = list(args.outputs)
+        if args.copies:
+            outputs.append(copied_output(outputs[-1], args.copies, Path(scratch) / f"{outputs[-1].name}x{args.copies}"))
+        for output in outputs:
             started = time.perf_counter()
             target = write_report(output, Path(scratch) / f"{output.name}.html")
             summary = orjson.loads((output / "summary.json").read_bytes())
