@@ -77,6 +77,16 @@ def test_report_page_in_chromium(seed_report, tmp_path):
         page.locator('#rule-filter label[data-rule="truce"] input').check()
         assert page.locator("#feed article.alert").count() == 3
 
+        # Clicking a bar of the timeline narrows the feed to its hour.
+        x, y = page.evaluate(
+            "() => { const bar = window.marsad.charts.timeline.getDatasetMeta(0).data[0]; return [bar.x, bar.y + 3]; }"
+        )
+        page.locator("#timeline").click(position={"x": x, "y": y})
+        start, end = page.locator("#time-from").input_value(), page.locator("#time-to").input_value()
+        assert start.endswith(":00") and end.endswith(":59") and start[:13] == end[:13]
+        assert page.locator("#feed article.alert").count() == 3
+        page.locator("#time-clear").click()
+
         # An event line opens on the sentence it came from, its trigger marked.
         event = page.locator('article[data-rule="ceasefire"] li.event-line').first
         event.locator("summary").click()

@@ -21,8 +21,6 @@ MAX_STORY_ARTICLES = 40
 MAX_STORY_EVENTS = 25
 TOP_MENTIONS = 12
 
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
-
 
 def snippet_segments(text: str, spans: list[tuple[int, int]], context: int = CONTEXT_CHARS) -> list[list]:
     """Windows of ``text`` around the spans, as ``[text, marked]`` pairs; ``"…"`` where text is cut.
@@ -97,13 +95,6 @@ def fallback_segments(snippet: str, texts: list[str]) -> list[list]:
     if cursor < len(snippet):
         segments.append([snippet[cursor:], False])
     return segments
-
-
-def hour_of(timestamp: str | None) -> str | None:
-    """``2016-02-20T14:05:00+03:00`` -> ``2016-02-20T14`` (the hour as written, in the outlet's zone)."""
-    if not timestamp or len(timestamp) < 13:
-        return None
-    return timestamp[:13]
 
 
 @dataclass

@@ -223,22 +223,29 @@
   }
   function timelineData(alerts) {
     const timed = alerts.filter((a) => timeMs(a));
-    if (!timed.length) return { unit: "hour", labels: [], datasets: [] };
-    const times = timed.map(timeMs);
-    const b = bucketing(times);
+    if (!timed.length) return { unit: "hour", labels: [], datasets: [], older: 0 };
+    // A few stray old articles (a 2013 reprint in 2018 news) would stretch the axis over years:
+    // the oldest 1% are left out of the plot when they lie far away, and the title says how many.
+    const sorted = timed.map(timeMs).sort((x, y) => x - y);
+    const end = sorted[sorted.length - 1];
+    let start = sorted[Math.floor(sorted.length * 0.01)];
+    if (end - start > 4 * (end - sorted[Math.floor(sorted.length * 0.05)]) + 86400e3) start = sorted[Math.floor(sorted.length * 0.05)];
+    if (end - sorted[0] <= 2 * (end - start)) start = sorted[0];
+    const shown = timed.filter((a) => timeMs(a) >= start);
+    const b = bucketing([start, end]);
     const labels = [];
     const index = {};
-    const end = Math.max(...times);
-    for (let d = truncate(Math.min(...times), b.unit); d.getTime() <= end; b.step(d)) { index[b.key(d)] = labels.length; labels.push(b.key(d)); }
-    const rules = [...new Set(timed.map((a) => a.rule_id))].sort();
+    for (let d = truncate(start, b.unit); d.getTime() <= end; b.step(d)) { index[b.key(d)] = labels.length; labels.push(b.key(d)); }
+    const rules = [...new Set(shown.map((a) => a.rule_id))].sort();
     const datasets = rules.map((rule) => ({ label: rule, data: new Array(labels.length).fill(0), backgroundColor: ruleColor(rule), stack: "alerts" }));
     const byRule = Object.fromEntries(datasets.map((ds) => [ds.label, ds]));
-    for (const a of timed) byRule[a.rule_id].data[index[b.key(new Date(timeMs(a)))]] += 1;
-    return { unit: b.unit, labels: labels, datasets: datasets };
+    for (const a of shown) byRule[a.rule_id].data[index[b.key(new Date(timeMs(a)))]] += 1;
+    return { unit: b.unit, labels: labels, datasets: datasets, older: timed.length - shown.length };
   }
   function renderTimeline() {
     const data = timelineData(state.filtered);
-    $("timeline-title").textContent = "Alerts per rule per " + data.unit + " (stacked, filtered)";
+    $("timeline-title").textContent = "Alerts per rule per " + data.unit + " (stacked, filtered)" +
+      (data.older ? " — " + data.older + " older alert" + (data.older === 1 ? "" : "s") + " not drawn" : "");
     if (!charts.timeline) {
       charts.timeline = new Chart($("timeline"), {
         type: "bar",
