@@ -157,6 +157,11 @@ def test_snippet_of_distant_spans_is_two_windows():
     assert [t for t, _ in segments].count("…") == 1
 
 
+def test_overlapping_spans_are_one_mark():
+    ceasefire, fire = span(TEXT, "وقف إطلاق النار"), span(TEXT, "إطلاق النار")
+    assert marked(snippet_segments(TEXT, [fire, ceasefire])) == ["وقف إطلاق النار"]
+
+
 def test_fallback_marks_matched_words_in_the_snippet():
     assert fallback_segments("…قال إن الهدنة صامدة…", ["الهدنة"]) == [
         ["…قال إن ", False],

@@ -28,7 +28,7 @@ def snippet_segments(text: str, spans: list[tuple[int, int]], context: int = CON
     The marked pieces are exactly ``text[start:end]`` of each span: the page marks the alert's own
     offsets, not a re-search of the matched words.
     """
-    spans = sorted((max(0, start), min(len(text), end)) for start, end in spans if end > start)
+    spans = _union(sorted((max(0, start), min(len(text), end)) for start, end in spans if end > start))
     windows: list[list[int]] = []
     for start, end in spans:
         low = _word_boundary(text, max(0, start - context), backwards=True)
@@ -54,6 +54,18 @@ def snippet_segments(text: str, spans: list[tuple[int, int]], context: int = CON
         if high < len(text):
             segments.append(["…", False])
     return _merge_ellipses(segments)
+
+
+def _union(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping spans as one mark (the rules keep the longest of overlapping matches, but a
+    rules file may not)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _word_boundary(text: str, index: int, backwards: bool) -> int:
