@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup prism broker-start broker-stop flink-start flink-stop
+.PHONY: run test lint setup prism chromium broker-start broker-stop flink-start flink-stop
 
 setup: $(STAMP)
 
@@ -21,8 +21,9 @@ run: $(STAMP)
 	$(BIN)/marsad run
 
 # Tests need the real Kafka broker and the Flink session cluster (both started and stopped around
-# pytest; the Flink job server is built once with Maven into .cache/flink) and the Prism runner.
-test: $(STAMP) prism
+# pytest; the Flink job server is built once with Maven into .cache/flink), the Prism runner and
+# Debian's chromium for the report page's browser tests.
+test: $(STAMP) prism chromium
 	$(BIN)/ruff check .
 	docker/kafka/with-broker.sh docker/flink/with-cluster.sh $(BIN)/pytest
 
@@ -31,6 +32,14 @@ test: $(STAMP) prism
 prism: $(STAMP)
 	@if command -v go >/dev/null; then $(BIN)/python -c "from pipelines.runners import ensure_prism; print(ensure_prism())"; \
 	else echo "go not found: streaming tests will be skipped" >&2; fi
+
+# The report page's browser tests drive Debian's Chromium with Playwright (no browser download).
+# Without it they skip (or fail under CI=true). DejaVu is the Arabic font of the screenshots.
+chromium:
+	@if [ -x /usr/bin/chromium ] && fc-list :lang=ar 2>/dev/null | grep -q .; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core) >/dev/null; \
+	else echo "chromium not installed (apt-get install chromium fonts-dejavu-core): browser tests will be skipped" >&2; fi
 
 broker-start:
 	docker/kafka/broker.sh start

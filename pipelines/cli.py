@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
@@ -117,6 +118,22 @@ def _parser() -> argparse.ArgumentParser:
         default=-1,
         help="time retention in ms of record time (default: -1, keep; replayed archives are years old)",
     )
+
+    report = commands.add_parser("report", help="write one self-contained HTML page of a run's outputs")
+    report.add_argument("output_dir", metavar="OUTPUT_DIR", help="a `marsad run` output folder")
+    report.add_argument("--to", metavar="FILE", help="where to write the page (default: OUTPUT_DIR/report.html)")
+    report.add_argument("--open", action="store_true", help="open the page in a browser")
+
+    serve = commands.add_parser("serve", help="serve the report page live on localhost while a job runs")
+    serve.add_argument(
+        "--input",
+        required=True,
+        metavar="SOURCE",
+        help="kafka://HOST:PORT/PREFIX (topics PREFIX.alerts, .articles, .events, .deadletter) or an output folder",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8700, help="port to listen on (default: 8700)")
+    serve.add_argument("--open", action="store_true", help="open the page in a browser")
 
     rules = commands.add_parser("rules", help="work with alert rules")
     rules_commands = rules.add_subparsers(dest="rules_command", required=True)
@@ -344,6 +361,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _rules_test(args)
     if args.command == "topics":
         return _topics_create(args) if args.topics_command == "create" else _topics_lag(args)
+    if args.command == "report":
+        return _report(args)
+    if args.command == "serve":
+        return _serve(args)
     return EXIT_USAGE
 
 
@@ -399,6 +420,49 @@ def _topics_lag(args: argparse.Namespace) -> int:
         print(f"marsad: cannot read offsets: {type(error).__name__}: {error}", file=sys.stderr)
         return EXIT_USAGE
     return 0 if tps else EXIT_USAGE
+
+
+def _report(args: argparse.Namespace) -> int:
+    from pipelines.report.page import write_report
+    from pipelines.report.sources import ReportSourceError
+
+    try:
+        path = write_report(args.output_dir, args.to)
+    except (ReportSourceError, OSError) as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"report written to {path}")
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from pipelines.report.serve import LiveReport
+    from pipelines.report.sources import ReportSourceError
+
+    try:
+        live = LiveReport(args.input, args.host, args.port)
+    except (ReportSourceError, OSError) as error:
+        print(f"marsad: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    live.start()
+    print(f"marsad: serving {args.input} at {live.url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(live.url)
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
+    live.stop()
+    return 0
 
 
 def _rules_test(args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""The analysts' page: `marsad report` (one self-contained HTML file) and `marsad serve` (live)."""

@@ -1,0 +1,117 @@
+"""`marsad serve`: the report page, live on localhost, fed by a stream job's topics or an output folder.
+
+The page polls ``/api/updates?since=VERSION`` every second and gets only the alerts (latest revision
+per ``alert_id``) and stories that changed, plus the small aggregates; no reload, no websocket.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+from pipelines.report.model import ReportModel
+from pipelines.report.page import render_page
+from pipelines.report.sources import FolderFollower, KafkaFollower, ReportSourceError
+
+log = logging.getLogger(__name__)
+
+FOLDER_POLL_SECONDS = 1.0
+
+
+def parse_kafka_input(address: str) -> tuple[str, str]:
+    """``kafka://HOST:PORT/PREFIX`` -> (``HOST:PORT``, ``PREFIX``)."""
+    rest = address.removeprefix("kafka://")
+    bootstrap, _, prefix = rest.partition("/")
+    if not bootstrap or not prefix or "/" in prefix:
+        raise ReportSourceError(f"{address!r}: expected kafka://HOST:PORT/PREFIX (topics PREFIX.alerts, ...)")
+    return bootstrap, prefix
+
+
+class LiveReport:
+    """A model kept current by a follower (Kafka consumer thread or folder poller), and its HTTP server."""
+
+    def __init__(self, source: str, host: str = "127.0.0.1", port: int = 8700) -> None:
+        self.source = source
+        self.model = ReportModel()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        if source.startswith("kafka://"):
+            bootstrap, prefix = parse_kafka_input(source)
+            self._kafka: KafkaFollower | None = KafkaFollower(bootstrap, prefix, self.model)
+            self._folder: FolderFollower | None = None
+            title = f"marsad — live: {prefix}.* on {bootstrap}"
+        else:
+            self._kafka = None
+            self._folder = FolderFollower(source, self.model)
+            title = f"marsad — live: {Path(source).resolve()}"
+        self.title = title
+        self.server = ThreadingHTTPServer((host, port), _handler(self.model, title))
+        self.server.daemon_threads = True
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    def start(self) -> None:
+        if self._kafka is not None:
+            self._kafka.start()
+        if self._folder is not None:
+            self._folder.poll()
+            self._spawn(self._poll_folder, "marsad-serve-folder")
+        self._spawn(self.server.serve_forever, "marsad-serve-http")
+
+    def _spawn(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _poll_folder(self) -> None:
+        while not self._stop.wait(FOLDER_POLL_SECONDS):
+            try:
+                self._folder.poll()
+            except OSError as error:  # a file rotated away mid-read: next poll sees the new state
+                log.warning("reading %s: %s", self.source, error)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+        if self._kafka is not None:
+            self._kafka.stop()
+
+
+def _handler(model: ReportModel, title: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urlsplit(self.path)
+            if url.path in ("/", "/index.html"):
+                self._send(200, "text/html; charset=utf-8", render_page(model.snapshot(), title, live=True).encode())
+            elif url.path == "/api/updates":
+                try:
+                    since = int(parse_qs(url.query).get("since", ["0"])[0])
+                except ValueError:
+                    self._send(400, "text/plain", b"since must be an integer")
+                    return
+                self._send(200, "application/json", orjson.dumps(model.snapshot(since)))
+            else:
+                self._send(404, "text/plain", b"not found")
+
+        def _send(self, status: int, content_type: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            log.debug("%s %s", self.address_string(), format % args)
+
+    return Handler

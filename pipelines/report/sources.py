@@ -1,0 +1,140 @@
+"""Where the report's records come from: a run's output folder, or the output topics of a stream job."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import orjson
+
+from pipelines.report.model import ReportModel
+
+log = logging.getLogger(__name__)
+
+KINDS = ("articles", "alerts", "events", "deadletter")
+# Alerts before articles, so that a run's report keeps only the bodies its snippets need.
+READ_ORDER = ("alerts", "articles", "events", "deadletter")
+
+
+class ReportSourceError(Exception):
+    """An input the report cannot read (a missing folder, a bad kafka:// address)."""
+
+
+class FolderFollower:
+    """Reads ``<kind>-*.jsonl`` files of an output folder into a model, and later only what was appended.
+
+    Batch runs write ``<kind>-00000-of-00001.jsonl``; stream jobs with ``--output DIR`` add a file per
+    window. Only whole lines are read, so a file being written is picked up where it was left.
+    """
+
+    def __init__(self, directory: str | Path, model: ReportModel) -> None:
+        self.directory = Path(directory)
+        if not self.directory.is_dir():
+            raise ReportSourceError(f"{self.directory} is not a folder of marsad outputs")
+        self.model = model
+        self._offsets: dict[Path, int] = {}
+        self.bad_lines = 0
+        self._summary_mtime: float | None = None
+
+    def poll(self) -> int:
+        """Reads what is new; returns the number of records added."""
+        added = 0
+        for kind in READ_ORDER:
+            for path in sorted(self.directory.glob(f"{kind}-*.jsonl")):
+                added += self._read_new_lines(kind, path)
+        summary = self.directory / "summary.json"
+        if summary.exists() and summary.stat().st_mtime != self._summary_mtime:
+            self._summary_mtime = summary.stat().st_mtime
+            try:
+                self.model.set_summary(orjson.loads(summary.read_bytes()))
+            except orjson.JSONDecodeError:
+                log.warning("%s is not JSON: counting the records instead", summary)
+        return added
+
+    def _read_new_lines(self, kind: str, path: Path) -> int:
+        offset = self._offsets.get(path, 0)
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+        end = chunk.rfind(b"\n") + 1
+        added = 0
+        for line in chunk[:end].splitlines():
+            if not line.strip():
+                continue
+            try:
+                self.model.add(kind, orjson.loads(line))
+                added += 1
+            except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+                self.bad_lines += 1
+                log.warning("%s: skipping a line that is not a %s record: %s", path, kind, error)
+        self._offsets[path] = offset + end
+        return added
+
+
+def load_output_dir(directory: str | Path) -> tuple[ReportModel, FolderFollower]:
+    model = ReportModel(bodies_of_alerted_only=True)
+    follower = FolderFollower(directory, model)
+    follower.poll()
+    return model, follower
+
+
+class KafkaFollower:
+    """Consumes ``PREFIX.articles``, ``.alerts``, ``.events`` and ``.deadletter`` from the beginning.
+
+    No consumer group: the page is a viewer and must not move a job's committed offsets.
+    """
+
+    def __init__(self, bootstrap: str, prefix: str, model: ReportModel) -> None:
+        from kafka import KafkaConsumer
+        from kafka.errors import KafkaError
+
+        from transforms.kafka_io import ensure_topics
+
+        self.model = model
+        self.topics = {f"{prefix}.{kind}": kind for kind in KINDS}
+        try:
+            # The page may be opened before the job has written anything: its topics, as the job makes them.
+            ensure_topics(bootstrap, self.topics)
+            self._consumer = KafkaConsumer(
+                *self.topics,
+                bootstrap_servers=bootstrap,
+                group_id=None,
+                auto_offset_reset="earliest",
+                enable_auto_commit=False,
+                request_timeout_ms=15000,
+                # The job may create its output topics after the page starts: look for them often.
+                metadata_max_age_ms=2000,
+            )
+        except (KafkaError, OSError) as error:
+            raise ReportSourceError(
+                f"cannot read {prefix}.* on {bootstrap}: {type(error).__name__}: {error}"
+            ) from error
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="marsad-serve-consumer", daemon=True)
+        self.bad_records = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                batches = self._consumer.poll(timeout_ms=500)
+            except Exception as error:  # a broker hiccup must not kill the page; say so and retry
+                log.warning("polling the output topics failed: %s", error)
+                self._stop.wait(1.0)
+                continue
+            for records in batches.values():
+                for record in records:
+                    kind = self.topics.get(record.topic)
+                    try:
+                        self.model.add(kind, orjson.loads(record.value))
+                    except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+                        self.bad_records += 1
+                        log.warning("%s offset %s is not a %s record: %s", record.topic, record.offset, kind, error)
+        self._consumer.close()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
