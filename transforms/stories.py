@@ -52,6 +52,10 @@ class Thresholds:
     story_same_outlet: float = 0.7
     story_same_weekday: float = 0.22  # when both leads name the same day (and headlines share more)
     story_first: float = 0.25
+    # Headline-and-lede items (fewer than SHORT_TEXT shingles) have few words to compare: their
+    # headlines must agree as well, whoever published them.
+    story_short: float = 0.35
+    story_short_title: float = 0.3
     # The shorter text's shingles found in the longer one: one outlet's cut or extension of
     # another's copy of a dispatch (a rewritten first sentence, a dateline, a last paragraph).
     reprint_containment: float = 0.7
@@ -61,6 +65,7 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 # Below this many word 3-shingles (about 30 words) a text is too short to be called a reprint.
 MIN_SHINGLES = 30
+SHORT_TEXT = 40
 
 
 @dataclass
@@ -115,6 +120,9 @@ def story_similarity(
     similarity = estimated_jaccard(a.words, b.words)
     if _different_days(a, b):
         return None
+    if min(a.shingle_count, b.shingle_count) < SHORT_TEXT:
+        short_match = similarity >= thresholds.story_short and _title_overlap(a, b) >= thresholds.story_short_title
+        return similarity if short_match else None
     if same_outlet:
         return similarity if similarity >= thresholds.story_same_outlet else None
     if similarity >= thresholds.story and a.shares_title_word(b):
