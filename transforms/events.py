@@ -216,10 +216,10 @@ class EventExtractor:
         )
 
     def extract(self, article: Article, body: NormalizedText, story_id: str | None = None) -> list[Event]:
-        tokens = body.tokens
-        triggers = self._triggers.find(body, tokens)
+        triggers = self._triggers.find(body)  # the words alone tell most articles have no trigger
         if not triggers:
             return []
+        tokens = body.tokens
         original = body.original
         sentences = split_sentences(original)
         mentions = self._gazetteer.find(body, tokens)
