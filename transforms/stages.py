@@ -10,12 +10,13 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import pickle
 import traceback
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.coders import PickleCoder
+from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
@@ -165,6 +166,10 @@ class _PrepareDoFn(beam.DoFn):
         yield ("stories", prepared)
 
 
+def _pack(record: tuple) -> bytes:
+    return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _seconds(timestamp: Timestamp) -> float:
     return timestamp.micros / 1e6
 
@@ -178,7 +183,10 @@ class _StoryDoFn(beam.DoFn):
     up to the last sweep), so memory stays bounded by about two windows of articles and a batch
     replay of months of archive does not rewrite the whole log at every sweep."""
 
-    LOG = BagStateSpec("log", PickleCoder())
+    # Each log record is kept pickled: one bytes object per record, which the runner's state
+    # cache sizes at a glance (it walks object graphs, and a record's signature and alert
+    # objects made that walk a large part of the step's cost).
+    LOG = BagStateSpec("log", BytesCoder())
     LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
     SWEPT_UNTIL = ReadModifyWriteStateSpec("swept_until", PickleCoder())
     STALE = ReadModifyWriteStateSpec("stale", PickleCoder())  # forgotten records still in the log
@@ -199,7 +207,7 @@ class _StoryDoFn(beam.DoFn):
         if self._index is None or self._cached != (log_size, swept_until):
             self._index = StoryIndex(self._retention, self._thresholds)
             for record in log.read():
-                self._index.replay(record)
+                self._index.replay(pickle.loads(record))
             if swept_until:
                 self._index.expire(swept_until)
             self._cached = (log_size, swept_until)
@@ -231,7 +239,7 @@ class _StoryDoFn(beam.DoFn):
             return
         new_records = index.drain_log()
         for record in new_records:
-            log.add(record)
+            log.add(_pack(record))
         size += len(new_records)
         log_size.write(size)
         self._cached = (size, until)
@@ -269,7 +277,7 @@ class _StoryDoFn(beam.DoFn):
             survivors = index.snapshot()
             log.clear()
             for record in survivors:
-                log.add(record)
+                log.add(_pack(record))
             size, dead = len(survivors), 0
             log_size.write(size)
         stale.write(dead)
