@@ -100,6 +100,12 @@ def report(results: dict[str, Any]) -> str:
         f"Stages alone, one process (peak {stages['peak_mb']:.0f} MB), CPU seconds:",
         table(rows, ["stage", "articles", "CPU s", "articles/s/core", "cost vs floor", ""]),
     ]
+    story = stages["result"]["story index (keyed step)"]
+    out.append(
+        f"Keyed story step: {1000 / story['per_s']:.2f} ms and {story['state_bytes_per_article']:.0f} bytes of state "
+        f"per remembered article. It is one key, so it caps a job at about {story['per_s']:,.0f} articles/s "
+        "whatever the workers; every other step is parallel and scales with them."
+    )
 
     loop_rate = None
     rows = []

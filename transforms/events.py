@@ -321,6 +321,8 @@ class EventExtractor:
     ) -> dict[int, list[Mention]]:
         """Sentences that say "the two sides" (الطرفان، الجانبان، البلدان), mapped to the actors of
         the nearest earlier sentence that names at least two."""
+        if not any(token.text in _TWO_SIDES for token in tokens):
+            return {}  # the usual case: no sentence refers back, nothing to resolve
         per_sentence: list[list[Mention]] = [[] for _ in sentences]
         refers_back: set[int] = set()
         for number, (start, end) in enumerate(sentences):
