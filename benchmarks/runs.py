@@ -141,6 +141,26 @@ def stream(path: str, count: int) -> dict[str, Any]:
     }
 
 
+def latency(count: int, rate: float) -> dict[str, Any]:
+    """Produce -> alert latency through the stream job (benchmarks/stream_latency.py), against
+    the broker's own round trip measured just before."""
+    from pipelines.runners import prism_path
+
+    problem = _broker_up(os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
+    if problem is None and not prism_path().exists():
+        problem = f"Prism not built at {prism_path()} (make prism, or MARSAD_PRISM)"
+    if problem:
+        return {"skipped": problem}
+    from benchmarks.stream_latency import baseline, percentiles, pipeline
+
+    return {
+        "articles": count,
+        "rate": rate,
+        "broker_ms": percentiles(baseline(count, rate)),
+        "marsad_ms": percentiles(pipeline(count, rate)),
+    }
+
+
 def _lucene_classpath() -> str | None:
     if not (LUCENE_JARS / ".complete").exists():
         if shutil.which("mvn") is None:
