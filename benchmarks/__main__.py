@@ -13,6 +13,7 @@ In one run, on real articles (ANT corpus, ../shared/corpora/ant_multisource.json
   Prism (real Kafka broker on MARSAD_KAFKA_BOOTSTRAP), as a ratio to the plain loop;
 - the peer: Apache Lucene Monitor with its ArabicAnalyzer on the same articles and generated rules
   (benchmarks/lucene/LucenePeer.java, jars from Maven Central), marsad's cost / Lucene's;
+- produce -> alert latency on Prism at 50 articles/s (full run; benchmarks/stream_latency.py);
 - the peak resident memory of every run (each is its own process).
 
 Prints a table and writes the figures as JSON (default: benchmarks/results.json).
@@ -42,6 +43,7 @@ QUICK = {
     "beam_articles": 600,
     "workers": (1,),
     "stream_articles": 300,
+    "stream_timeout": 240,
 }
 FULL = {
     "stage_articles": 3000,
@@ -51,6 +53,7 @@ FULL = {
     "beam_articles": 3000,
     "workers": (1, 2),
     "stream_articles": 2000,
+    "stream_timeout": 1200,
 }
 RULE_COUNTS = (10, 1000, 10000)
 
@@ -100,6 +103,12 @@ def report(results: dict[str, Any]) -> str:
         f"Stages alone, one process (peak {stages['peak_mb']:.0f} MB), CPU seconds:",
         table(rows, ["stage", "articles", "CPU s", "articles/s/core", "cost vs floor", ""]),
     ]
+    story = stages["result"]["story index (keyed step)"]
+    out.append(
+        f"Keyed story step: {1000 / story['per_s']:.2f} ms and {story['state_bytes_per_article']:.0f} bytes of state "
+        f"per remembered article. It is one key, so it caps a job at about {story['per_s']:,.0f} articles/s "
+        "whatever the workers; every other step is parallel and scales with them."
+    )
 
     loop_rate = None
     rows = []
@@ -117,24 +126,27 @@ def report(results: dict[str, Any]) -> str:
     for run in results.get("beam", []):
         r = run["result"]
         rate = r["articles"] / r["wall_s"]
+        # One worker runs in this process: the run's own CPU. More: the whole process tree's.
+        cpu = r["run_cpu_s"] if r["workers"] == 1 else run["cpu_s"]
         rows.append(
             [
                 f"batch, DirectRunner, {r['workers']} worker(s)",
                 f"{r['articles']:,}",
                 f"{r['wall_s']:.1f}",
-                f"{run['cpu_s']:.1f}",
+                f"{cpu:.1f}",
                 fmt_rate(rate),
-                fmt_rate(r["articles"] / run["cpu_s"]),
-                f"{r['articles'] / run['cpu_s'] / loop_rate:.2f}",
+                fmt_rate(r["articles"] / cpu),
+                f"{r['articles'] / cpu / loop_rate:.2f}",
                 f"{run['peak_mb']:.0f}",
             ]
         )
     stream = results.get("stream")
     if stream and "result" in stream:
         r = stream["result"]
+        stopped = f" (stopped at {r['wall_s']:.0f} s: {r['articles']} of {r['offered']})" if r.get("timed_out") else ""
         rows.append(
             [
-                "stream, Prism + Kafka, 1 job",
+                "stream, Prism + Kafka, 1 job" + stopped,
                 f"{r['articles']:,}",
                 f"{r['wall_s']:.1f}",
                 f"{r['cpu_s']:.1f}",
@@ -147,11 +159,26 @@ def report(results: dict[str, Any]) -> str:
     if rows:
         out += [
             "",
-            "Beam (whole process, start-up included; ratio = articles per CPU-second / plain loop's):",
+            "Beam. CPU: one worker, the run's own; more workers and the stream job, the whole process tree's,\n"
+            "start-up included. x loop = articles per CPU-second / the plain loop's:",
             table(rows, ["run", "articles", "wall s", "CPU s", "articles/s", "articles/CPU-s", "x loop", "peak MB"]),
         ]
     if stream and "skipped" in stream:
         out.append(f"stream job: skipped ({stream['skipped']})")
+
+    latency = results.get("latency")
+    if latency and "skipped" not in latency:
+        rows = [
+            [name, *(f"{latency[key][p]:.0f}" for p in ("p50", "p90", "p99", "max"))]
+            for name, key in (("broker round trip", "broker_ms"), ("marsad: article -> alert", "marsad_ms"))
+        ]
+        out += [
+            "",
+            f"Produce -> alert latency on Prism, {latency['articles']} articles at {latency['rate']:g}/s (ms):",
+            table(rows, ["", "p50", "p90", "p99", "max"]),
+        ]
+    elif latency:
+        out.append(f"latency: skipped ({latency['skipped']})")
 
     peer = results.get("peer")
     if peer and "skipped" not in peer:
@@ -236,7 +263,10 @@ def main(argv: list[str] | None = None) -> int:
             results["beam"].append(child("beam", {"path": corpus, "count": sizes["beam_articles"], "workers": workers}))
     if not args.no_stream:
         note("stream job on Prism")
-        results["stream"] = runs.stream(corpus, sizes["stream_articles"])
+        results["stream"] = runs.stream(corpus, sizes["stream_articles"], sizes["stream_timeout"])
+    if not args.no_stream and not args.quick:
+        note("stream latency at 50 articles/s")
+        results["latency"] = runs.latency(300, 50.0)
     if not args.no_peer:
         note("Lucene Monitor peer")
         results["peer"] = runs.peer(

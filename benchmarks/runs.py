@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,9 +95,10 @@ def _broker_up(bootstrap: str) -> str | None:
     return None
 
 
-def stream(path: str, count: int) -> dict[str, Any]:
+def stream(path: str, count: int, timeout: float = 600) -> dict[str, Any]:
     """The stream job on Prism over a topic holding ``count`` articles: replayed first, then read
-    from the start to the end offsets seen at start (``--stop-at-end``), Kafka in and Kafka out."""
+    from the start to the end offsets seen at start (``--stop-at-end``), Kafka in and Kafka out.
+    Past ``timeout`` seconds the job is stopped and the articles it wrote so far are counted."""
     from pipelines.runners import prism_path
 
     bootstrap = os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
@@ -118,26 +120,70 @@ def stream(path: str, count: int) -> dict[str, Any]:
             "--group", topic, "--start", "earliest", "--stop-at-end",
         ]  # fmt: skip
         started = time.monotonic()
+        timed_out = False
         with open(Path(tmp, "job.log"), "wb") as log:
-            process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
             try:
-                _, status, usage = os.wait4(process.pid, 0)
+                while True:
+                    pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                    if pid:
+                        break
+                    if time.monotonic() - started > timeout:
+                        # SIGTERM: the job cancels itself and its Prism (run_until_stopped).
+                        timed_out = True
+                        os.killpg(process.pid, signal.SIGTERM)
+                        _, status, usage = os.wait4(process.pid, 0)
+                        break
+                    time.sleep(0.5)
             finally:
                 if process.poll() is None:
-                    process.kill()
+                    os.killpg(process.pid, signal.SIGKILL)
         wall = time.monotonic() - started
         text = Path(tmp, "job.log").read_text("utf-8", "replace")
-    if os.waitstatus_to_exitcode(status) != 0 or "articles read" not in text:
+    done = _records(bootstrap, f"{topic}-out.articles")
+    if not timed_out and (os.waitstatus_to_exitcode(status) != 0 or done == 0):
         return {"skipped": f"stream job failed: {text[-2000:]}"}
-    read = int(text.split("articles read")[1].split()[0])
     return {
         "result": {
-            "articles": read,
+            "articles": done,
+            "offered": count,
+            "timed_out": timed_out,
             "wall_s": wall,
             # the job process and its reaped children (Prism; the SDK worker runs in the job process)
             "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_mb": usage.ru_maxrss / 1024,
         }
+    }
+
+
+def _records(bootstrap: str, topic: str) -> int:
+    from kafka import KafkaConsumer, TopicPartition
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        return sum(consumer.end_offsets(partitions).values()) if partitions else 0
+    finally:
+        consumer.close()
+
+
+def latency(count: int, rate: float) -> dict[str, Any]:
+    """Produce -> alert latency through the stream job (benchmarks/stream_latency.py), against
+    the broker's own round trip measured just before."""
+    from pipelines.runners import prism_path
+
+    problem = _broker_up(os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
+    if problem is None and not prism_path().exists():
+        problem = f"Prism not built at {prism_path()} (make prism, or MARSAD_PRISM)"
+    if problem:
+        return {"skipped": problem}
+    from benchmarks.stream_latency import baseline, percentiles, pipeline
+
+    return {
+        "articles": count,
+        "rate": rate,
+        "broker_ms": percentiles(baseline(count, rate)),
+        "marsad_ms": percentiles(pipeline(count, rate)),
     }
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
 
 from tests.kafka_support import BOOTSTRAP, StreamJob
 from transforms.kafka_io import ensure_topics

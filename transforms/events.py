@@ -261,10 +261,10 @@ class EventExtractor:
         self._cue_matcher = PhraseMatcher(cue_phrases) if cue_phrases else None
 
     def extract(self, article: Article, body: NormalizedText, story_id: str | None = None) -> list[Event]:
-        tokens = body.tokens
-        triggers = self._triggers.find(body, tokens)
+        triggers = self._triggers.find(body)  # the words alone tell most articles have no trigger
         if not triggers:
             return []
+        tokens = body.tokens
         original = body.original
         sentences = split_sentences(original)
         mentions = self._gazetteer.find(body, tokens)
@@ -375,6 +375,8 @@ class EventExtractor:
     ) -> dict[int, list[Mention]]:
         """Sentences that say "the two sides" (الطرفان، الجانبان، البلدان), mapped to the actors of
         the nearest earlier sentence that names at least two."""
+        if not any(token.text in _TWO_SIDES for token in tokens):
+            return {}  # the usual case: no sentence refers back, nothing to resolve
         per_sentence: list[list[Mention]] = [[] for _ in sentences]
         refers_back: set[int] = set()
         for number, (start, end) in enumerate(sentences):

@@ -233,10 +233,21 @@ class PhraseMatcher:
 
     def find(self, text: NormalizedText, tokens: Sequence[Token] | None = None) -> list[PhraseHit]:
         """All phrase occurrences, in text order; overlapping hits of different phrases are kept."""
-        tokens = text.tokens if tokens is None else tokens
+        cache = self._candidates
+        if tokens is None:
+            # Words first: most texts hold none of this matcher's phrases, and a string per word
+            # is much cheaper than a Token.
+            for word in text.words:
+                candidates = cache.get(word)
+                if candidates is None:
+                    candidates = self._candidates_of(word)
+                if candidates:
+                    break
+            else:
+                return []
+            tokens = text.tokens
         light_text = None
         hits: list[PhraseHit] = []
-        cache = self._candidates
         for index, token in enumerate(tokens):
             candidates = cache.get(token.text)
             if candidates is None:

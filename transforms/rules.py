@@ -232,7 +232,6 @@ class AlertMatcher:
         """Outcomes of every rule with at least one term in the article, in rule order."""
         terms: dict[tuple[int, Slot, int], _TermHits] = {}
         contexts: dict[tuple[tuple[int, Slot, int], str, str], list[PhraseHit]] = {}
-        ends_by_field = {name: sentence_ends(normalized.text) for name, normalized in fields.items()}
         for field_name, normalized in fields.items():
             for hit in self._matcher.find(normalized):
                 kind, key, *rest = hit.payload  # type: ignore[misc]
@@ -241,6 +240,9 @@ class AlertMatcher:
                     entry.hits.append((field_name, hit))
                 else:
                     contexts.setdefault((key, rest[0], field_name), []).append(hit)
+        # Sentence ends only for fields with a term in them: most articles have none.
+        hit_fields = {field_name for entry in terms.values() for field_name, _ in entry.hits}
+        ends_by_field = {name: sentence_ends(fields[name].text) for name in hit_fields}
         by_rule: dict[int, list[tuple[tuple[int, Slot, int], _TermHits]]] = {}
         for key, entry in terms.items():
             by_rule.setdefault(key[0], []).append((key, entry))

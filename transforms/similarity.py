@@ -26,7 +26,7 @@ import numpy as np
 from datasketch import MinHash
 
 from transforms.matcher import arabic_stems
-from transforms.text import NormalizedText, Token, fold
+from transforms.text import NormalizedText, fold, tokenize_words
 
 SHINGLE_PERMUTATIONS = 128
 WORD_PERMUTATIONS = 64
@@ -109,13 +109,13 @@ def _content_stem(token: str) -> str | None:
     return stem if len(stem) > 1 and stem not in STOPWORDS else None
 
 
-def _content_words_of(tokens: Iterable[Token]) -> list[str]:
-    return [stem for token in tokens if (stem := _content_stem(token.text)) is not None]
+def _content_words_of(words: Iterable[str]) -> list[str]:
+    return [stem for word in words if (stem := _content_stem(word)) is not None]
 
 
 def content_words(text: str) -> list[str]:
     """Folded tokens reduced to their shortest clitic-free stem, function words and numbers out."""
-    return _content_words_of(NormalizedText(text).tokens)
+    return _content_words_of(NormalizedText(text).words)
 
 
 @cache
@@ -166,12 +166,10 @@ def lead_weekday(tokens: list[str]) -> int | None:
     return None
 
 
-def _tokens_after(text: NormalizedText, original_offset: int) -> list[Token]:
-    """The tokens of ``text`` that start at or after an original offset on a word boundary."""
-    if not original_offset:
-        return text.tokens
-    folded_offset = len(fold(text.original[:original_offset]))  # folding is character by character
-    return [token for token in text.tokens if token.start >= folded_offset]
+def _words_after(text: NormalizedText, original_offset: int) -> list[str]:
+    """The words of ``text`` from an original offset on a word boundary (folding is character by
+    character, so the folded rest is the rest folded)."""
+    return text.words if not original_offset else tokenize_words(fold(text.original[original_offset:]))
 
 
 def signature(
@@ -182,17 +180,17 @@ def signature(
     title_text = title_text if title_text is not None else NormalizedText(title)
     body_text = body_text if body_text is not None else NormalizedText(body)
     dateline = _DATELINE.match(body)
-    body_tokens = _tokens_after(body_text, dateline.end() if dateline else 0)
+    body_words = _words_after(body_text, dateline.end() if dateline else 0)
     has_body = bool(body[dateline.end() :] if dateline else body)
-    tokens = [t.text for t in (body_tokens if has_body else title_text.tokens)]
+    tokens = body_words if has_body else title_text.words
     # Shingles in order of first occurrence: the lead's shingles are a prefix of them, so their
     # hashes are computed once for both sketches.
     positions = [" ".join(tokens[i : i + SHINGLE_SIZE]).encode() for i in range(len(tokens) - SHINGLE_SIZE + 1)]
     shingles = list(dict.fromkeys(positions))
     lead_count = len(set(positions[: max(0, min(len(tokens), LEAD_TOKENS) - SHINGLE_SIZE + 1)]))
     shingle_hashes = _item_hashes(shingles)
-    title_words = _content_words_of(title_text.tokens)
-    words = {w.encode() for w in title_words + _content_words_of(body_tokens)}
+    title_words = _content_words_of(title_text.words)
+    words = {w.encode() for w in title_words + _content_words_of(body_words)}
     return Signature(
         shingles=_minhash_of_hashes(shingle_hashes, SHINGLE_PERMUTATIONS),
         # A reprint keeps the lead; a follow-up that repeats the background paragraph does not.

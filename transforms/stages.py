@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apache_beam as beam
-from apache_beam.coders import PickleCoder
+from apache_beam.coders import BytesCoder, PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
@@ -180,6 +180,10 @@ class _PrepareDoFn(beam.DoFn):
         yield ("stories", prepared)
 
 
+def _pack(record: tuple) -> bytes:
+    return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _seconds(timestamp: Timestamp) -> float:
     return timestamp.micros / 1e6
 
@@ -209,7 +213,10 @@ class _StoryDoFn(beam.DoFn):
     the retention window of its own time, as in batch, if it is at most that late. Later ones are
     judged against what is left and counted (``late_beyond_margin``)."""
 
-    LOG = BagStateSpec("log", PickleCoder())
+    # Each log record is kept pickled: one bytes object per record, which the runner's state
+    # cache sizes at a glance (it walks object graphs, and a record's signature and alert
+    # objects made that walk a large part of the step's cost).
+    LOG = BagStateSpec("log", BytesCoder())
     LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
     SWEPT_UNTIL = ReadModifyWriteStateSpec("swept_until", PickleCoder())
     STALE = ReadModifyWriteStateSpec("stale", PickleCoder())  # forgotten records still in the log
@@ -242,7 +249,7 @@ class _StoryDoFn(beam.DoFn):
         if shared.index is None:
             shared.index = StoryIndex(self._retention, self._thresholds)
             for record in log.read():
-                shared.index.replay(record)
+                shared.index.replay(pickle.loads(record))
             if swept_until:
                 shared.index.expire(swept_until)
         return shared.index
@@ -283,7 +290,7 @@ class _StoryDoFn(beam.DoFn):
             return
         new_records = index.drain_log()
         for record in new_records:
-            log.add(record)
+            log.add(_pack(record))
         size += len(new_records)
         log_size.write(size)
         _counter("stories").inc(index.stories_created - created_before)
@@ -329,7 +336,7 @@ class _StoryDoFn(beam.DoFn):
             survivors = index.snapshot()
             log.clear()
             for record in survivors:
-                log.add(record)
+                log.add(_pack(record))
             size, dead = len(survivors), 0
             log_size.write(size)
         stale.write(dead)

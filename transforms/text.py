@@ -175,9 +175,16 @@ class NormalizedText:
         return self.original[o_start:o_end]
 
     @cached_property
+    def words(self) -> list[str]:
+        """The words of ``text`` as strings, split once and shared by every stage that needs them:
+        matchers look here first (most texts hold none of a matcher's phrases) and signatures
+        need nothing more."""
+        return tokenize_words(self.text)
+
+    @cached_property
     def tokens(self) -> list[Token]:
-        """The words of ``text``, split once and shared by every stage that needs them (rules,
-        triggers, gazetteers, signatures)."""
+        """The words of ``text`` with their offsets (``tokens[i].text == words[i]``), built only
+        for texts where a matcher has something to look at."""
         return tokenize(self.text)
 
 
@@ -197,6 +204,11 @@ class Token:
 
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def tokenize_words(folded: str) -> list[str]:
+    """The words of folded text, as ``tokenize`` splits it, without offsets."""
+    return _WORD.findall(folded)
 
 
 def tokenize(folded: str) -> list[Token]:
