@@ -63,7 +63,7 @@ def baseline(rows: list[dict]) -> tuple[float, int]:
     index = StoryIndex(DEFAULT_RETENTION_SECONDS)
     started = time.perf_counter()
     for article, fingerprint, url, sig in prepared:
-        index.decide(article.id, (event_time_ms(article) or 0) / 1000, fingerprint, url, sig)
+        index.decide(article.id, (event_time_ms(article) or 0) / 1000, fingerprint, url, sig, article.source)
     return time.perf_counter() - started, index.stories_created
 
 

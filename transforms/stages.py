@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import pickle
 import threading
 import traceback
 import uuid
