@@ -17,7 +17,7 @@ from pipelines.report.sources import FolderFollower
 
 from .conftest import read_jsonl
 
-CORPUS_SAMPLE_SIZE = 2000
+CORPUS_SAMPLE_SIZE = 600
 
 
 def page_data(html: str) -> dict:
