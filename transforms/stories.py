@@ -54,8 +54,8 @@ class Thresholds:
     story_first: float = 0.25
     # Headline-and-lede items (fewer than SHORT_TEXT shingles) have few words to compare: their
     # headlines must agree as well, whoever published them.
-    story_short: float = 0.35
-    story_short_title: float = 0.3
+    story_short: float = 0.4
+    story_short_title: float = 0.4
     # The shorter text's shingles found in the longer one: one outlet's cut or extension of
     # another's copy of a dispatch (a rewritten first sentence, a dateline, a last paragraph).
     reprint_containment: float = 0.7
