@@ -68,9 +68,9 @@ def test_reprint_and_story_predicates_hold_on_the_test_split():
             assert scores[name] >= floor, (name, scores)
 
 
-PAIR_FLOORS = {
-    "reprint_recall": 0.0,
-    "reprint_precision": 0.0,
-    "story_recall": 0.0,
-    "template_merged": 1.0,
+PAIR_FLOORS = {  # pairwise predicates, all corpora, test split; template_merged is a ceiling
+    "reprint_recall": 0.60,
+    "reprint_precision": 0.80,
+    "story_recall": 0.57,
+    "template_merged": 0.25,
 }
