@@ -408,9 +408,7 @@ class ReadFromKafka(beam.PTransform):
         super().__init__()
         self._bootstrap = bootstrap
         self._plans = list(plans)
-        self._reader = _ReadPartitionDoFn(
-            bootstrap, poll_ms, max_poll_records, idle_seconds, max_bytes, commit_group
-        )
+        self._reader = _ReadPartitionDoFn(bootstrap, poll_ms, max_poll_records, idle_seconds, max_bytes, commit_group)
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         return (
