@@ -8,6 +8,7 @@ Drawing the sets (writes labelling packets with text OUTSIDE the project, for th
 
     .venv/bin/python -m benchmarks.heldout alerts  /work/labelling/alerts
     .venv/bin/python -m benchmarks.heldout pairs   /work/labelling/pairs
+    .venv/bin/python -m benchmarks.heldout pairs-aj-extra /work/labelling/pairs   (then)
     .venv/bin/python -m benchmarks.heldout events  /work/labelling/events
 """
 
@@ -295,6 +296,52 @@ def draw_pairs(out: Path) -> None:
     (out / "key.jsonl").write_bytes(b"".join(orjson.dumps(k) + b"\n" for k in keys))
 
 
+def draw_extra_aljazeera_pairs(out: Path) -> None:
+    """The second draw of Al Jazeera pairs (items 553-617): ledes are all one outlet's, so the
+    first draw's cross-outlet bands found almost none; bands of content-word Jaccard here."""
+    rng = random.Random(SEED + 3)
+    have = {(k["a"], k["b"]) for k in read_jsonl(out / "key.jsonl")}
+    records = [r for r in iter_corpus("aj") if _day(r) and len(r.get("body") or "") > 80]
+    by_day: dict[dt.date, list[int]] = {}
+    for index, record in enumerate(records):
+        by_day.setdefault(_day(record), []).append(index)
+    words = [_content_words((r.get("title") or "") + "\n" + (r.get("body") or "")) for r in records]
+    titles = [_content_words(r.get("title") or "") for r in records]
+    bands: dict[str, dict[tuple[int, int], float]] = {}
+    for a in rng.sample(range(len(records)), 3000):
+        for b in (i for d in range(-2, 3) for i in by_day.get(_day(records[a]) + dt.timedelta(days=d), ()) if i != a):
+            if not words[a] or not words[b]:
+                continue
+            jaccard = len(words[a] & words[b]) / len(words[a] | words[b])
+            if jaccard >= 0.4:
+                band = "j>=0.4"
+            elif jaccard >= 0.25:
+                band = "j0.25-0.4"
+            elif jaccard >= 0.12 and titles[a] & titles[b]:
+                band = "j0.12-0.25-title"
+            else:
+                continue
+            bands.setdefault(band, {})[(min(a, b), max(a, b))] = jaccard
+    items, keys = [], []
+    number = len(have) + 1
+    for band, count in (("j>=0.4", 15), ("j0.25-0.4", 25), ("j0.12-0.25-title", 25)):
+        pool = [p for p in bands.get(band, {}).items() if (records[p[0][0]]["id"], records[p[0][1]]["id"]) not in have]
+        for (a, b), jaccard in rng.sample(pool, min(count, len(pool))):
+            ra, rb = records[a], records[b]
+            sa, sb = _shingles(ra.get("body") or ""), _shingles(rb.get("body") or "")
+            items.append({"item": number, "A": _pair_side(ra), "B": _pair_side(rb)})
+            keys.append({
+                "item": number, "a": ra["id"], "b": rb["id"], "band": f"aj:extra-{band}",
+                "word_jaccard": round(jaccard, 3),
+                "shingle_containment": round(len(sa & sb) / max(1, min(len(sa), len(sb))), 3),
+                "split": split_of(pair_key(ra["id"], rb["id"])),
+            })  # fmt: skip
+            number += 1
+    (out / "chunk-extra.jsonl").write_bytes(b"".join(orjson.dumps(i) + b"\n" for i in items))
+    with open(out / "key.jsonl", "ab") as handle:
+        handle.write(b"".join(orjson.dumps(k) + b"\n" for k in keys))
+
+
 def _pair_side(record: dict) -> dict:
     body = re.sub(r"\s+", " ", record.get("body") or "").strip()
     return {
@@ -367,10 +414,13 @@ def draw_events(out: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=("alerts", "pairs", "events"))
+    parser.add_argument("what", choices=("alerts", "pairs", "pairs-aj-extra", "events"))
     parser.add_argument("out", type=Path)
     args = parser.parse_args(argv)
-    {"alerts": draw_alerts, "pairs": draw_pairs, "events": draw_events}[args.what](args.out)
+    draw = {
+        "alerts": draw_alerts, "pairs": draw_pairs, "pairs-aj-extra": draw_extra_aljazeera_pairs, "events": draw_events
+    }  # fmt: skip
+    draw[args.what](args.out)
     return 0
 
 
