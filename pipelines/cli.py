@@ -309,14 +309,20 @@ def _run_stream(
     return 0
 
 
-def _replay(args: argparse.Namespace) -> int:
-    from pipelines.replay import ReplayRefusedError, replay
+def _topic_address(args: argparse.Namespace) -> tuple[str, str]:
+    """(bootstrap servers, topic) from ``--topic`` (TOPIC or kafka://HOST:PORT/TOPIC) and ``--bootstrap``."""
     from transforms.kafka_io import KafkaAddress
 
-    bootstrap, topic = args.bootstrap, args.topic
-    if topic.startswith("kafka://"):
-        address = KafkaAddress.parse(topic)
-        bootstrap, topic = address.bootstrap, address.name
+    if args.topic.startswith("kafka://"):
+        address = KafkaAddress.parse(args.topic)
+        return address.bootstrap, address.name
+    return args.bootstrap, args.topic
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from pipelines.replay import ReplayRefusedError, replay
+
+    bootstrap, topic = _topic_address(args)
     from kafka.errors import KafkaError
 
     try:
@@ -396,12 +402,8 @@ def _topics_lag(args: argparse.Namespace) -> int:
     from kafka import KafkaConsumer, TopicPartition
     from kafka.errors import KafkaError
 
-    from transforms.kafka_io import KafkaAddress
 
-    bootstrap, topic = args.bootstrap, args.topic
-    if topic.startswith("kafka://"):
-        address = KafkaAddress.parse(topic)
-        bootstrap, topic = address.bootstrap, address.name
+    bootstrap, topic = _topic_address(args)
     try:
         consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=args.group, enable_auto_commit=False)
         try:
