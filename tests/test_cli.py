@@ -49,7 +49,7 @@ def test_seed_archive_matches_golden_outputs(tmp_path, capsys):
         "alert_revisions": 3,
         "state_bytes_per_article": summary["state_bytes_per_article"],
     }
-    assert 500 < summary["state_bytes_per_article"] < 2000
+    assert 500 < summary["state_bytes_per_article"] < 4000  # signatures and the shingle hashes of one long article
 
 
 def test_malformed_line_is_a_dead_letter_and_the_run_says_so(tmp_path, capsys, seed_text):
