@@ -331,8 +331,10 @@ class _ReadPartitionDoFn(beam.DoFn):
             return
         # Idle only when caught up: an empty poll before the first fetch of a backlog must not move
         # the watermark to the present, which would make the whole backlog late.
-        if not records and end is not None and position >= end:
-            self._advance(watermark, self._idle_watermark(plan, watermark.current_watermark()))
+        if not records:
+            idle = self._idle_watermark(plan, tp, position, watermark.current_watermark())
+            if idle is not None:
+                self._advance(watermark, idle)
         current = watermark.current_watermark()
         if current is not None:
             delay = time.time() - current.micros / 1e6
@@ -350,7 +352,18 @@ class _ReadPartitionDoFn(beam.DoFn):
         written = ledger.positions().get(key)
         return self._max_poll_records if written is None else self._max_poll_records - (position - written)
 
-    def _idle_watermark(self, plan: PartitionPlan, current: Timestamp | None) -> Timestamp:
+    def _idle_watermark(
+        self, plan: PartitionPlan, tp: TopicPartition, position: int, current: Timestamp | None
+    ) -> Timestamp | None:
+        # An empty poll is not idleness while records remain below the partition's end (the
+        # first fetches after a start often come back empty): moving on with the wall clock then
+        # would make a replayed archive's backlog late before it is read. None: hold.
+        assert self._consumer is not None
+        end = self._consumer.highwater(tp)
+        if end is None:
+            end = self._consumer.end_offsets([tp])[tp]
+        if max(position, self._consumer.position(tp) or 0) < end:
+            return None
         # An idle partition's event time moves on with the wall clock from its last record; after
         # a restart from a checkpoint, from the restored watermark; with neither (a partition that
         # never had a record), from now; less a grace period for records still on the way.
