@@ -281,15 +281,16 @@ class EventExtractor:
             start, end = body.to_original(folded_start, folded_end)
             return Span("body", start, end, original[start:end])
 
-        sentence_numbers = {id(hit): sentence_of(body.to_original(hit.start, hit.end)[0]) for hit in triggers}
-        triggers = [hit for hit in triggers if self._context_allows(hit, triggers, cues, sentence_numbers)]
+        # Sentence of every trigger and cue hit (by identity: hits of one text are distinct objects).
+        sentence_numbers = {id(hit): sentence_of(body.to_original(hit.start, hit.end)[0]) for hit in (*triggers, *cues)}
+        triggers = [hit for hit in triggers if self._context_allows(hit, cues, sentence_numbers)]
         triggers = [hit for hit in triggers if sentence_numbers[id(hit)] is not None]
         by_sentence: dict[int, list[PhraseHit]] = {}
         for hit in triggers:
             by_sentence.setdefault(sentence_numbers[id(hit)], []).append(hit)  # type: ignore[arg-type]
         cues_by_sentence: dict[int, list[PhraseHit]] = {}
         for cue in cues:
-            cue_sentence = sentence_of(body.to_original(cue.start, cue.end)[0])
+            cue_sentence = sentence_numbers[id(cue)]
             if cue_sentence is not None:
                 cues_by_sentence.setdefault(cue_sentence, []).append(cue)
         # One event per type and sentence, named by its first trigger, unless that one is only the
@@ -429,11 +430,7 @@ class EventExtractor:
         return False
 
     def _context_allows(
-        self,
-        hit: PhraseHit,
-        triggers: Sequence[PhraseHit],
-        cues: Sequence[PhraseHit],
-        sentence_numbers: dict[int, int | None],
+        self, hit: PhraseHit, cues: Sequence[PhraseHit], sentence_numbers: dict[int, int | None]
     ) -> bool:
         event_type, index = hit.payload  # type: ignore[misc]
         context = self._contexts.get(event_type, ())
@@ -445,7 +442,7 @@ class EventExtractor:
             cue.payload == key
             and max(0, cue.first_token - hit.last_token, hit.first_token - cue.last_token) <= needed.within
             and (cue.first_token, cue.last_token) != (hit.first_token, hit.last_token)
-            and sentence_numbers.get(id(cue), sentence_numbers[id(hit)]) == sentence_numbers[id(hit)]
+            and sentence_numbers[id(cue)] == sentence_numbers[id(hit)]
             for cue in cues
         )
         return found != needed.forbid
