@@ -139,5 +139,8 @@ def test_a_shuffled_stream_decides_like_batch(corpus_path, tmp_path):
     # ... and the same stories, but for joins that depend on which article of a story came first
     # (transforms/stories.py compares a newcomer with the story's first article): arrival order
     # differs between the two runs by design.
+    # Different outlets' reports join at a low content-word similarity (0.3), so a few joins hinge
+    # on which member arrived first: allow about 2% of the sample's stories to differ.
     found = differences(batch, stream)
-    assert len([d for d in found if d.startswith("story only in batch")]) <= 2, found
+    allowed = max(2, len(decisions(batch)[0]) // 50)
+    assert len([d for d in found if d.startswith("story only in batch")]) <= allowed, found
