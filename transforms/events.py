@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -271,11 +272,12 @@ class EventExtractor:
         cues = self._cue_matcher.find(body, tokens) if self._cue_matcher is not None else []
         reference = _publication_date(article.published)
 
+        starts = [start for start, _ in sentences]
+
         def sentence_of(original_start: int) -> int | None:
-            for number, (start, end) in enumerate(sentences):
-                if start <= original_start < end:
-                    return number
-            return None
+            # Called for every trigger and cue hit: a binary search, not a scan of all sentences.
+            number = bisect_right(starts, original_start) - 1
+            return number if number >= 0 and original_start < sentences[number][1] else None
 
         def span(folded_start: int, folded_end: int) -> Span:
             start, end = body.to_original(folded_start, folded_end)
