@@ -14,6 +14,8 @@ from typing import Any, ClassVar, TypeVar
 import orjson
 
 ARTICLE_FIELDS = ("id", "source", "url", "published", "title", "body", "lang")
+# What a run writes, one file set or topic per kind: `<kind>-*.jsonl` or `PREFIX.<kind>`.
+OUTPUT_KINDS = ("articles", "alerts", "events", "deadletter")
 
 R = TypeVar("R", bound="_JsonRecord")
 
