@@ -13,6 +13,22 @@ SEED_FILE = SEEDS / "archive" / "000_bbfb08a4edcd8083.txt"
 CORPUS = ROOT.parent / "shared" / "corpora" / "ant_multisource.jsonl.gz"
 
 
+# Markers by folder: `make check` deselects every marked test, so a test that needs a service or
+# the corpora is skipped there even when its file forgets the marker. tests/unit/ carries no folder
+# marker; its few tests that need a service or the corpora carry their own.
+FOLDER_MARKERS = {"integration": ("slow",), "browser": ("browser",), "quality": ("corpus",)}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        folder = item.path.resolve().relative_to(tests).parts[0]
+        for marker in FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(marker)
+        if "corpus_path" in getattr(item, "fixturenames", ()):
+            item.add_marker("corpus")
+
+
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     return SEED_FILE.read_text(encoding="utf-8").strip()

@@ -24,8 +24,8 @@ from kafka.admin import NewTopic
 from pipelines.cli import main
 from transforms.stories import story_alert_id
 
-from .conftest import ROOT, SEED_FILE, SEEDS, read_jsonl
-from .kafka_support import BOOTSTRAP, StreamJob, TopicReader, require_broker, unique_name
+from ..conftest import ROOT, SEED_FILE, SEEDS, read_jsonl
+from ..kafka_support import BOOTSTRAP, StreamJob, TopicReader, require_broker, unique_name
 from .test_kafka_integration import SAMPLE_SIZE, output_topics, write_sample
 
 pytestmark = pytest.mark.flink
@@ -92,6 +92,7 @@ def comparable(record: dict) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
 
 
+@pytest.mark.corpus
 def test_batch_on_the_flink_cluster_equals_the_direct_runner(flink, inputs, reference, tmp_path, capsys):
     out = tmp_path / "flink"
     started = time.monotonic()
@@ -174,6 +175,7 @@ def create_topic(name: str) -> None:
         admin.close()
 
 
+@pytest.mark.corpus
 def test_stream_on_flink_equals_batch_and_resumes_from_a_savepoint(flink, inputs, reference, tmp_path):
     bootstrap = require_broker()
     source, prefix, group = unique_name("news"), unique_name("out"), unique_name("group")

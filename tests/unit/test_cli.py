@@ -7,7 +7,7 @@ import pytest
 
 from pipelines.cli import main
 
-from .conftest import ROOT, read_jsonl
+from ..conftest import ROOT, read_jsonl
 
 GOLDEN = ROOT / "tests" / "golden" / "seed"
 # Fields that legitimately differ between runs.

@@ -5,7 +5,7 @@ from transforms.events import EventExtractor, load_event_cues, load_event_types,
 from transforms.gazetteer import Gazetteer, gazetteer_files, load_gazetteer
 from transforms.text import NormalizedText
 
-from .conftest import SEEDS
+from ..conftest import SEEDS
 
 
 @pytest.fixture(scope="module")

@@ -26,8 +26,8 @@ from transforms.rules import AlertMatcher, load_rules
 from transforms.stories import story_alert_id
 from transforms.text import NormalizedText
 
-from .conftest import ROOT, SEED_FILE, SEEDS
-from .kafka_support import (
+from ..conftest import ROOT, SEED_FILE, SEEDS
+from ..kafka_support import (
     BOOTSTRAP,
     StreamJob,
     TopicReader,
@@ -92,6 +92,7 @@ def output_topics(prefix: str) -> list[str]:
     return [f"{prefix}.{kind}" for kind in ("articles", "alerts", "events", "deadletter")]
 
 
+@pytest.mark.corpus
 def test_replayed_archive_flows_through_the_streaming_job(broker, corpus_path, tmp_path):
     source, prefix, group = unique_name("news"), unique_name("out"), unique_name("group")
     sample = write_sample(corpus_path, tmp_path / "sample.jsonl")
@@ -150,6 +151,7 @@ def committed_total(group: str, topic: str) -> int:
 READ_BATCH = 200  # ReadFromKafka's max_poll_records: what a partition may have in flight
 
 
+@pytest.mark.corpus
 def test_restart_with_the_same_group_loses_nothing_and_repeats_no_alert(broker, corpus_path, tmp_path):
     """Kill -9 mid-stream (Prism must die with its driver), restart with the same group, and
     freeze the broker for 30 s under the second job: nothing lost, at most one read batch per

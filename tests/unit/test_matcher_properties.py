@@ -8,7 +8,7 @@ from schemas.records import Article
 from transforms.rules import AlertMatcher, load_rules
 from transforms.text import NormalizedText
 
-from .conftest import SEEDS
+from ..conftest import SEEDS
 
 MATCHER = AlertMatcher(load_rules(SEEDS / "rules" / "default.yaml"))
 # Rule vocabulary, look-alikes, clitics, diacritics, tatweel, digits, punctuation and noise.

@@ -22,11 +22,11 @@ import pytest
 from pipelines.cli import main
 from transforms.articles import published_ms
 
-from .conftest import read_jsonl
-from .kafka_support import StreamJob, TopicReader, require_broker, require_prism, unique_name
+from ..conftest import read_jsonl
+from ..kafka_support import StreamJob, TopicReader, require_broker, require_prism, unique_name
 from .test_kafka_integration import TIMEOUT, output_topics, settled_inputs
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.corpus]
 
 WINDOW_MS = 48 * 3600 * 1000  # inside the default retention (72 h), so lateness stays inside it too
 COPIES = 15

@@ -7,7 +7,7 @@ from schemas.records import Article
 from transforms.rules import AlertMatcher, RulesError, alert_id, load_rules, parse_rules
 from transforms.text import NormalizedText
 
-from .conftest import SEEDS
+from ..conftest import SEEDS
 
 DEFAULT_RULES = SEEDS / "rules" / "default.yaml"
 

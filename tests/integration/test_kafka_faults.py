@@ -15,7 +15,7 @@ from kafka.admin import NewTopic
 from pipelines.cli import main
 from transforms.kafka_io import topic_retention_ms
 
-from .kafka_support import StreamJob, TopicReader, group_lag, require_broker, require_prism, unique_name
+from ..kafka_support import StreamJob, TopicReader, group_lag, require_broker, require_prism, unique_name
 from .test_kafka_integration import TIMEOUT, lost, output_topics, settled_inputs, write_sample
 
 pytestmark = pytest.mark.kafka
@@ -116,6 +116,7 @@ def prism() -> None:
     require_prism()
 
 
+@pytest.mark.corpus
 def test_poison_records_oversize_and_a_quiet_stop_with_lag_zero(prism, corpus_path, tmp_path, capsys):
     broker = require_broker()
     source, prefix, group = unique_name("news"), unique_name("out"), unique_name("group")

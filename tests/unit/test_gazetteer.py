@@ -4,7 +4,7 @@ import yaml
 from transforms.gazetteer import Gazetteer, GazetteerError, gazetteer_files, load_gazetteer
 from transforms.text import NormalizedText, tokenize
 
-from .conftest import SEEDS
+from ..conftest import SEEDS
 
 
 def mentions(text: str) -> list[tuple[str, str]]:

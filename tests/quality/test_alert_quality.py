@@ -5,6 +5,8 @@ import pytest
 
 from benchmarks.alert_quality import RULE_IDS, load_devset, marsad_predictor, naive_predict, scores
 
+pytestmark = pytest.mark.corpus
+
 
 @pytest.fixture(scope="module")
 def devset(corpus_path):

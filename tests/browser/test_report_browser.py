@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.cli import main
 
-from .browser_support import chromium_page
+from ..browser_support import chromium_page
 
 pytestmark = pytest.mark.browser
 

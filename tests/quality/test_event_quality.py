@@ -1,7 +1,11 @@
 """Event types on 100 real sentences labelled by reading (tests/devsets/events.jsonl). Needs
 ../shared/corpora; skipped when it is absent."""
 
+import pytest
+
 from benchmarks.event_quality import load_sentences, scores
+
+pytestmark = pytest.mark.corpus
 
 
 def test_ceasefire_and_postponement_meet_their_targets(corpus_path):

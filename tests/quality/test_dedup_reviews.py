@@ -10,7 +10,9 @@ import pytest
 from transforms.similarity import signature
 from transforms.stories import DEFAULT_THRESHOLDS, is_reprint, story_similarity
 
-from .conftest import ROOT
+from ..conftest import ROOT
+
+pytestmark = pytest.mark.corpus
 
 REVIEWS = ROOT / "tests" / "devsets" / "dedup_reviews.jsonl"
 

@@ -15,7 +15,7 @@ from pipelines.cli import main
 from pipelines.report.model import MAX_MATCH_WINDOWS, ReportModel, fallback_segments, snippet_segments
 from pipelines.report.sources import FolderFollower
 
-from .conftest import read_jsonl
+from ..conftest import read_jsonl
 
 CORPUS_SAMPLE_SIZE = 600
 

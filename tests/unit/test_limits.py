@@ -12,7 +12,7 @@ from transforms.articles import RAW_KEPT_CHARS, RawRecord, parse_record, read_fi
 from transforms.kafka_io import _raw_record, _Send, _too_large_for_sink, retention_problem
 from transforms.stages import ArticleResult
 
-from .conftest import read_jsonl
+from ..conftest import read_jsonl
 
 ARTICLE = {"id": "a1", "published": "2018-02-01T00:00:00Z", "title": "هدنة", "body": "أعلنت الأطراف هدنة في المدينة."}
 

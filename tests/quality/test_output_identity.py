@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPORA = ROOT.parent / "shared" / "corpora"
 DIGESTS = json.loads((ROOT / "tests" / "golden" / "output_digests.json").read_text())
 WALL_CLOCK = re.compile(rb'"(detected_at|processed_at|written_at)":"[^"]*"')

@@ -8,7 +8,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipelines.graph import GraphConfig, build_graph
 from transforms.stages import DEAD, ReadArticleFiles
 
-from .conftest import SEED_FILE
+from ..conftest import SEED_FILE
 
 
 def test_seed_archive_through_the_whole_graph(seed_text):
