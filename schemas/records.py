@@ -325,3 +325,14 @@ class DeadLetter(_JsonRecord):
     @property
     def loses_article(self) -> bool:
         return self.stage in self.ARTICLE_STAGES
+
+
+@dataclass(frozen=True)
+class ArticleResult:
+    """Everything the pipeline made of one article, kept together so that a sink can write all of
+    it before it acknowledges the article's input (offset commits depend on that)."""
+
+    article: Article
+    alerts: tuple[Alert, ...] = ()
+    events: tuple[Event, ...] = ()
+    stage_errors: tuple[DeadLetter, ...] = ()
