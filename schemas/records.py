@@ -61,6 +61,20 @@ class Dedup(_JsonRecord):
 
 
 @dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One article's worth of input, exactly as read, and where it came from.
+
+    The record every source (files, Kafka) hands to parsing: kept apart from the sources so that
+    parsing and the sources depend on it and not on each other. It has no JSON form of its own.
+    """
+
+    origin: dict[str, Any]
+    payload: str
+    format: str  # "json" or "text"
+    timestamp_ms: int | None = None  # the transport's own timestamp (Kafka), when there is one
+
+
+@dataclass(frozen=True, slots=True)
 class Article(_JsonRecord):
     id: str
     source: str | None

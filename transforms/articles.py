@@ -1,87 +1,26 @@
-"""Input files to raw records, raw records to Articles or DeadLetters. No Beam here.
-
-Formats, chosen by file name (an optional ``.gz`` suffix means gzip):
-- ``.jsonl`` / ``.ndjson``: one JSON article per line (blank lines are not records);
-- ``.json``: a JSON array of articles, or a single article object;
-- ``.txt``: one article per file, the whole file being its body (like the seed document).
+"""Raw records to Articles or DeadLetters: validation, ids, event time, the size limit. No Beam
+here, and no reading: the sources (``transforms/io``) hand over ``RawRecord``s.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import glob
-import gzip
 import os
-import zlib
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from schemas.records import Article, DeadLetter, stable_article_id
+from schemas.records import Article, DeadLetter, RawRecord, stable_article_id
 from transforms.text import detect_lang
 
-JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
-JSON_SUFFIXES = (".json",)
-TEXT_SUFFIXES = (".txt",)
-ARTICLE_SUFFIXES = JSON_LINES_SUFFIXES + JSON_SUFFIXES + TEXT_SUFFIXES
 BOM = "\ufeff"
 
 
-class InputError(ValueError):
-    """An input path that names nothing readable: reported before the pipeline starts."""
-
-
-@dataclass(frozen=True, slots=True)
-class RawRecord:
-    """One article's worth of input, exactly as read, and where it came from."""
-
-    origin: dict[str, Any]
-    payload: str
-    format: str  # "json" or "text"
-    timestamp_ms: int | None = None  # the transport's own timestamp (Kafka), when there is one
-
-
-def article_format(path: str) -> str | None:
-    name = path[:-3] if path.endswith(".gz") else path
-    for suffixes, kind in ((JSON_LINES_SUFFIXES, "jsonl"), (JSON_SUFFIXES, "json"), (TEXT_SUFFIXES, "txt")):
-        if name.endswith(suffixes):
-            return kind
-    return None
-
-
-def expand_inputs(paths: Iterable[str]) -> tuple[list[str], list[str]]:
-    """Files named by paths, directories (recursive) and globs: (article files, skipped files).
-
-    A path that matches nothing raises InputError; files in a directory that are not article
-    files are returned as skipped so that the caller can say so.
-    """
-    files: list[str] = []
-    skipped: list[str] = []
-    for path in paths:
-        matches = sorted(glob.glob(path, recursive=True)) if glob.has_magic(path) else [path]
-        if not matches or not all(os.path.exists(m) for m in matches):
-            raise InputError(f"input {path!r}: no such file or directory")
-        for match in matches:
-            if os.path.isdir(match):
-                for root, dirs, names in os.walk(match):
-                    dirs.sort()
-                    for name in sorted(names):
-                        full = os.path.join(root, name)
-                        (files if article_format(full) else skipped).append(full)
-            elif article_format(match):
-                files.append(match)
-            else:
-                raise InputError(
-                    f"input {match!r}: unknown format; expected one of {', '.join(ARTICLE_SUFFIXES)} (optionally .gz)"
-                )
-    return list(dict.fromkeys(files)), skipped
-
-
-def _dead(reason: str, stage: str, origin: dict[str, Any], raw: bytes | str | None) -> DeadLetter:
+def dead_letter(reason: str, stage: str, origin: dict[str, Any], raw: bytes | str | None) -> DeadLetter:
+    """A dead letter that keeps the input as it came: as text when it is UTF-8, else base64, so that
+    no rejected input is lost or mangled (reading and parsing both reject with it)."""
     if isinstance(raw, bytes):
         try:
             return DeadLetter(reason=reason, stage=stage, origin=origin, raw=raw.decode("utf-8"))
@@ -117,56 +56,12 @@ def too_large(
     )
 
 
-def read_file(path: str) -> Iterator[RawRecord | DeadLetter]:
-    """Raw records of one article file; unreadable parts become read-stage dead letters."""
-    kind = article_format(path)
-    opener = gzip.open if path.endswith(".gz") else open
-    try:
-        with opener(path, "rb") as handle:
-            if kind == "jsonl":
-                for number, line in enumerate(handle, start=1):
-                    origin = {"file": path, "line": number}
-                    if not line.strip():
-                        continue
-                    try:
-                        # A byte-order mark (Windows editors write one) belongs to the file, not the record.
-                        text = line.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")
-                    except UnicodeDecodeError as error:
-                        yield _dead(f"line is not valid UTF-8: {error}", "read", origin, line.rstrip(b"\r\n"))
-                        continue
-                    yield RawRecord(origin, text, "json")
-                return
-            data = handle.read()
-    except (OSError, EOFError, zlib.error) as error:
-        yield _dead(f"cannot read file: {error}", "read", {"file": path}, None)
-        return
-    origin = {"file": path}
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        yield _dead(f"file is not valid UTF-8: {error}", "read", origin, data)
-        return
-    if kind == "txt":
-        yield RawRecord(origin, text, "text")
-        return
-    try:
-        document = orjson.loads(text)
-    except orjson.JSONDecodeError as error:
-        yield _dead(f"file is not valid JSON: {error}", "read", origin, text)
-        return
-    if isinstance(document, list):
-        for index, element in enumerate(document):
-            yield RawRecord({"file": path, "index": index}, orjson.dumps(element).decode("utf-8"), "json")
-    else:
-        yield RawRecord(origin, text, "json")
-
-
 def parse_record(record: RawRecord) -> Article | DeadLetter:
     """Validate one raw record into an Article, or explain in a dead letter why it is not one."""
     if record.format == "text":
         body = record.payload.strip()
         if not body:
-            return _dead("empty article: the file has no text", "parse", record.origin, record.payload)
+            return dead_letter("empty article: the file has no text", "parse", record.origin, record.payload)
         return Article(
             id=stable_article_id(None, None, "", body),
             source=None,
@@ -181,12 +76,12 @@ def parse_record(record: RawRecord) -> Article | DeadLetter:
         # A leading byte-order mark (a Kafka value saved by a Windows tool) is not part of the JSON.
         data = orjson.loads(record.payload.removeprefix(BOM))
     except orjson.JSONDecodeError as error:
-        return _dead(f"not valid JSON: {error}", "parse", record.origin, record.payload)
+        return dead_letter(f"not valid JSON: {error}", "parse", record.origin, record.payload)
     if not isinstance(data, dict):
-        return _dead(f"expected a JSON object, got {type(data).__name__}", "parse", record.origin, record.payload)
+        return dead_letter(f"expected a JSON object, got {type(data).__name__}", "parse", record.origin, record.payload)
     problem = _field_problem(data)
     if problem:
-        return _dead(problem, "parse", record.origin, record.payload)
+        return dead_letter(problem, "parse", record.origin, record.payload)
     title = (data.get("title") or "").strip()
     body = (data.get("body") or "").strip()
     article_id = data.get("id")
@@ -237,6 +132,7 @@ def published_ms(published: str | None) -> int | None:
 
 
 def event_time_ms(article: Article) -> int | None:
+    """An article's event time: when it was published, so that windows follow the news, not arrival."""
     return published_ms(article.published)
 
 

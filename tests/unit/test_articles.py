@@ -3,8 +3,9 @@ import gzip
 import orjson
 import pytest
 
-from schemas.records import Article, DeadLetter, stable_article_id
-from transforms.articles import InputError, RawRecord, expand_inputs, parse_record, read_file
+from schemas.records import Article, DeadLetter, RawRecord, stable_article_id
+from transforms.articles import parse_record
+from transforms.io.files.reader import InputError, expand_inputs, read_file
 
 GOOD = {
     "id": "1",
