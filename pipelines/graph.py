@@ -18,10 +18,14 @@ from pathlib import Path
 import apache_beam as beam
 
 from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, default_seeds_dir
+from transforms.beam.common import DEAD, count_lost_article
+from transforms.beam.events import ExtractEvents
+from transforms.beam.parse import ParseArticles
+from transforms.beam.prepare import PrepareArticles
+from transforms.beam.stories import AssignStories
 from transforms.events import EventCues, EventType, load_event_cues, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
-from transforms.stages import DEAD, AssignStories, ExtractEvents, ParseArticles, PrepareArticles, count_lost_article
 
 DEFAULT_RETENTION_SECONDS = 72 * 3600
 
