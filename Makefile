@@ -14,7 +14,7 @@ $(STAMP): requirements/lock.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements/lock.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(BIN)/python -c "import pipelines.cli, transforms.stages" 
+	$(BIN)/python -c "import pipelines.cli, pipelines.graph" 
 	touch $(STAMP)
 
 run: $(STAMP)

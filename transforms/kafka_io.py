@@ -51,9 +51,10 @@ from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
 from kafka.errors import KafkaError, MessageSizeTooLargeError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata
 
-from schemas.records import DeadLetter
+from schemas.records import ArticleResult, DeadLetter
 from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, RAW_KEPT_CHARS, TOO_LARGE, RawRecord, too_large
-from transforms.stages import DEAD, METRICS_NAMESPACE, ArticleResult, SplitReadFailures
+from transforms.beam.common import DEAD, METRICS_NAMESPACE
+from transforms.io.files.source import SplitReadFailures
 
 log = logging.getLogger(__name__)
 

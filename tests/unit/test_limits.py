@@ -7,10 +7,9 @@ import gzip
 import orjson
 
 from pipelines.cli import main
-from schemas.records import DeadLetter
+from schemas.records import ArticleResult, DeadLetter
 from transforms.articles import RAW_KEPT_CHARS, RawRecord, parse_record, read_file, too_large
 from transforms.kafka_io import _raw_record, _Send, _too_large_for_sink, retention_problem
-from transforms.stages import ArticleResult
 
 from ..conftest import read_jsonl
 

@@ -6,7 +6,8 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.graph import GraphConfig, build_graph
-from transforms.stages import DEAD, ReadArticleFiles
+from transforms.beam.common import DEAD
+from transforms.io.files.source import ReadArticleFiles
 
 from ..conftest import SEED_FILE
 

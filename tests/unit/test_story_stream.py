@@ -11,7 +11,8 @@ from apache_beam.transforms.window import TimestampedValue
 
 from pipelines.graph import GraphConfig
 from schemas.records import Article
-from transforms.stages import SWEPT, StoryClustering
+from transforms.beam.common import SWEPT
+from transforms.beam.stories import StoryClustering
 
 HOUR = 3600
 RETENTION = 2 * HOUR
