@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from benchmarks import runs
-from benchmarks.corpus import ANT, ROOT
+from evaluation.corpora import ANT, ROOT
 
 QUICK = {
     "stage_articles": 600,

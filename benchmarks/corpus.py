@@ -14,10 +14,6 @@ from transforms.articles import RawRecord, parse_record
 from transforms.rules import Rule, parse_rules
 from transforms.text import light, tokenize
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPORA = ROOT.parent / "shared" / "corpora"
-ANT = CORPORA / "ant_multisource.jsonl.gz"
-
 
 def read_lines(path: Path, count: int | None, skip: int = 0) -> list[bytes]:
     """Raw JSON lines, as a file source reads them."""

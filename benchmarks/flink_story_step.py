@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import itertools
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,19 +30,20 @@ import orjson
 from apache_beam.metrics.metric import Metrics, MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from evaluation.corpora import ANT as CORPUS
+from pipelines.graph import DEFAULT_RETENTION_SECONDS, GraphConfig
+from pipelines.runners import FlinkJobServer, flink_options
+from schemas.records import Article
+from transforms.articles import event_time_ms
+from transforms.beam.common import DEAD, SWEPT
+from transforms.beam.parse import ParseArticles
+from transforms.beam.prepare import _PrepareDoFn
+from transforms.beam.stories import _StoryDoFn
+from transforms.dedup import canonical_url, content_fingerprint
+from transforms.io.files.source import ReadArticleFiles
+from transforms.similarity import signature
+from transforms.stories import DEFAULT_THRESHOLDS, StoryIndex
 
-from pipelines.graph import DEFAULT_RETENTION_SECONDS, GraphConfig  # noqa: E402
-from pipelines.runners import FlinkJobServer, flink_options  # noqa: E402
-from schemas.records import Article  # noqa: E402
-from transforms.articles import event_time_ms  # noqa: E402
-from transforms.dedup import canonical_url, content_fingerprint  # noqa: E402
-from transforms.similarity import signature  # noqa: E402
-from transforms.stages import DEAD, SWEPT, ParseArticles, ReadArticleFiles, _PrepareDoFn, _StoryDoFn  # noqa: E402
-from transforms.stories import DEFAULT_THRESHOLDS, StoryIndex  # noqa: E402
-
-CORPUS = ROOT.parent / "shared" / "corpora" / "ant_multisource.jsonl.gz"
 NAMESPACE = "bench"
 
 

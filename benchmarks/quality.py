@@ -1,6 +1,7 @@
 """The quality report: marsad beside a naive baseline measured in the same run, per corpus and
 overall, on the held-out sets of ``tests/devsets/heldout/`` (labelled by reading; see their
-guides) and the PLOVER protest sentences of ``../shared/devsets``.
+guides) and the PLOVER protest sentences of ``../shared/devsets`` (the figures are
+``evaluation.quality``; this prints them).
 
     .venv/bin/python -m benchmarks.quality                 # test split: the figures to report
     .venv/bin/python -m benchmarks.quality --split dev     # the split rules and thresholds are tuned on
@@ -13,146 +14,24 @@ Errors are shown for the dev split only: the test split is for reporting, never 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from evaluation.corpora import HELDOUT_DIR, PLOVER_PROTEST
+from evaluation.quality import (
+    ALERT_RULES,
+    CEASEFIRE_OR_TRUCE,
+    EVENT_TYPES,
+    Tally,
+    alert_quality,
+    event_quality,
+    plover_protest,
+)
 
-from benchmarks.alert_quality import marsad_predictor, naive_predict  # noqa: E402
-from benchmarks.event_quality import extractor  # noqa: E402
-from benchmarks.heldout import HELDOUT_DIR, corpus_of, load_articles, read_jsonl, split_of  # noqa: E402
-from schemas.records import Article  # noqa: E402
-from transforms.text import NormalizedText, fold  # noqa: E402
-
-ALERT_RULES = ("ceasefire", "truce", "postponement")
-CEASEFIRE_OR_TRUCE = "ceasefire/truce"
-EVENT_TYPES = ("attack", "protest", "ceasefire", "postponement", "meeting", "agreement", "statement")
-PLOVER_PROTEST = ROOT.parent / "shared" / "devsets" / "plover_protest_gsr.jsonl"
 CORPUS_NAMES = {"ant": "ant 2018", "snn": "saudinewsnet 2015", "aj": "aljazeera 2023-25"}
-
-# What one would search for without marsad, per event type: a keyword list on folded text.
-NAIVE_EVENT_WORDS = {
-    "attack": r"قتل|مقتل|انفجار|تفجير|قصف|غاره|هجوم|اشتباك|اغتيال|مفخخ",
-    "protest": r"تظاهر|مظاهر|احتجاج|اعتصام|اضراب",
-    "ceasefire": r"وقف اطلاق النار|هدنه",
-    "postponement": r"تاجيل|ارجاء",
-    "meeting": r"اجتماع|محادثات|لقاء|قمه",
-    "agreement": r"اتفاق|اتفق",
-    "statement": r"اتهم|ندد|ادان|اتهام",
-}
-
-
-@dataclass
-class Tally:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-    errors: list[tuple[str, str]] = field(default_factory=list)
-
-    def add(self, predicted: bool, gold: bool, key: str) -> None:
-        if predicted and gold:
-            self.tp += 1
-        elif predicted:
-            self.fp += 1
-            self.errors.append(("FP", key))
-        elif gold:
-            self.fn += 1
-            self.errors.append(("FN", key))
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def figures(self) -> dict[str, float | int]:
-        return {"p": round(self.precision, 3), "r": round(self.recall, 3), "f1": round(self.f1, 3),
-                "tp": self.tp, "fp": self.fp, "fn": self.fn}  # fmt: skip
-
-
-def _article(record: dict) -> Article:
-    return Article(record["id"], record.get("source"), record.get("url"), record.get("published"),
-                   record.get("title") or "", record.get("body") or "", record.get("lang") or "ar")  # fmt: skip
-
-
-def alert_quality(split: str) -> dict[str, dict[str, dict[str, Tally]]]:
-    """{system: {corpus|all: {rule: Tally}}} on the held-out alert set."""
-    labelled = [row for row in read_jsonl(HELDOUT_DIR / "alerts.jsonl") if split in ("all", row["split"])]
-    records = load_articles({row["id"] for row in labelled})
-    systems: dict[str, Callable[[Article], set[str]]] = {"marsad": marsad_predictor(), "naive": naive_predict}
-    report: dict[str, dict[str, dict[str, Tally]]] = {}
-    for name, predict in systems.items():
-        tallies: dict[str, dict[str, Tally]] = {}
-        for row in labelled:
-            predicted = predict(_article(records[row["id"]]))
-            gold = set(row["labels"])
-            for scope in ("all", corpus_of(row["id"])):
-                by_rule = tallies.setdefault(scope, {r: Tally() for r in (*ALERT_RULES, CEASEFIRE_OR_TRUCE)})
-                for rule in ALERT_RULES:
-                    by_rule[rule].add(rule in predicted, rule in gold, row["id"])
-                by_rule[CEASEFIRE_OR_TRUCE].add(
-                    bool(predicted & {"ceasefire", "truce"}), bool(gold & {"ceasefire", "truce"}), row["id"]
-                )
-        report[name] = tallies
-    return report
-
-
-def reported_types(extract: object, sentence: str) -> set[str]:
-    """Event types the extractor codes as reported occurrences in one sentence."""
-    article = Article("sentence", None, None, None, "", sentence, "ar")
-    return {e.type for e in extract.extract(article, NormalizedText(sentence)) if e.modality == "reported"}  # type: ignore[attr-defined]
-
-
-def naive_types(sentence: str) -> set[str]:
-    folded = fold(sentence)
-    return {t for t, words in NAIVE_EVENT_WORDS.items() if re.search(words, folded)}
-
-
-def event_quality(split: str) -> dict[str, dict[str, dict[str, Tally]]]:
-    labelled = [row for row in read_jsonl(HELDOUT_DIR / "events.jsonl") if split in ("all", row["split"])]
-    records = load_articles({row["id"] for row in labelled})
-    extract = extractor()
-    systems = {"marsad": lambda s: reported_types(extract, s), "naive": naive_types}
-    report: dict[str, dict[str, dict[str, Tally]]] = {}
-    for name, predict in systems.items():
-        tallies: dict[str, dict[str, Tally]] = {}
-        for row in labelled:
-            sentence = records[row["id"]]["body"][row["start"] : row["end"]]
-            predicted, gold = predict(sentence), set(row["labels"])
-            for scope in ("all", corpus_of(row["id"])):
-                by_type = tallies.setdefault(scope, {t: Tally() for t in EVENT_TYPES})
-                for event_type in EVENT_TYPES:
-                    by_type[event_type].add(event_type in predicted, event_type in gold, f"{row['id']}:{row['start']}")
-        report[name] = tallies
-    return report
-
-
-def plover_protest(split: str) -> dict[str, Tally]:
-    """PROTEST on the PLOVER panel sentences: ``yes`` positive, both kinds of ``no`` negative,
-    ``ambiguous`` left out (the set's README)."""
-    extract = extractor()
-    tallies = {"marsad": Tally(), "naive": Tally()}
-    for line in PLOVER_PROTEST.read_bytes().splitlines():
-        row = orjson.loads(line)
-        if row["label"] == "ambiguous" or split not in ("all", split_of(row["id"])):
-            continue
-        gold = row["label"] == "yes"
-        tallies["marsad"].add("protest" in reported_types(extract, row["text"]), gold, row["id"])
-        tallies["naive"].add("protest" in naive_types(row["text"]), gold, row["id"])
-    return tallies
 
 
 def _prf(tally: Tally) -> str:
@@ -171,9 +50,7 @@ def _rows(report: dict[str, dict[str, dict[str, Tally]]], labels: Iterable[str])
         for label in labels:
             m, n = report["marsad"][scope][label], report["naive"][scope][label]
             support = m.tp + m.fn
-            lines.append(
-                f"| {CORPUS_NAMES.get(scope, 'all corpora')} | {label} | {support} | {_prf(m)} | {_prf(n)} |"
-            )
+            lines.append(f"| {CORPUS_NAMES.get(scope, 'all corpora')} | {label} | {support} | {_prf(m)} | {_prf(n)} |")
     return lines
 
 
@@ -218,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             for kind, key in m.errors:
                 print(f"{kind} {key}")
     if "pairs" in wanted and (HELDOUT_DIR / "pairs.jsonl").exists():
-        from benchmarks.pair_quality import pair_quality, print_pairs
+        from benchmarks.pair_quality import print_pairs
+        from evaluation.pairs import pair_quality
 
         result = pair_quality(args.split)
         figures["pairs"] = print_pairs(result, args.split, errors=args.errors == "pairs")

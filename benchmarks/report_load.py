@@ -20,19 +20,15 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pipelines.report.model import ReportModel  # noqa: E402
-from pipelines.report.page import render_page, write_report  # noqa: E402
-from tests.browser_support import CHROMIUM, CHROMIUM_FLAGS  # noqa: E402
+from evaluation.browser import CHROMIUM, CHROMIUM_FLAGS
+from pipelines.report.model import ReportModel
+from pipelines.report.page import render_page, write_report
 
 MEASURE = """async () => {
   const m = window.marsad;

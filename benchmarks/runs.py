@@ -16,7 +16,8 @@ from typing import Any
 
 import orjson
 
-from benchmarks.corpus import ROOT, articles_of, lucene_article_lines, lucene_rule_lines, read_lines, rule_documents
+from benchmarks.corpus import articles_of, lucene_article_lines, lucene_rule_lines, read_lines, rule_documents
+from evaluation.corpora import ROOT
 
 LUCENE_DIR = ROOT / "benchmarks" / "lucene"
 LUCENE_JARS = ROOT / ".cache" / "lucene-jars"

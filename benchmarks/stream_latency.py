@@ -21,12 +21,11 @@ from pathlib import Path
 import orjson
 from kafka import KafkaConsumer, KafkaProducer
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script too
-
-from tests.kafka_support import BOOTSTRAP, StreamJob
+from evaluation.broker import BOOTSTRAP, StreamJob
+from evaluation.corpora import ROOT
 from transforms.kafka_io import ensure_topics
 
-SEED = (Path(__file__).resolve().parent.parent / "seeds" / "archive" / "000_bbfb08a4edcd8083.txt").read_text("utf-8")
+SEED = (ROOT / "seeds" / "archive" / "000_bbfb08a4edcd8083.txt").read_text("utf-8")
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

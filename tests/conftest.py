@@ -1,16 +1,17 @@
 from __future__ import annotations
 
-import gzip
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 import pytest
 
+# Fixtures and skip rules shared with nothing else live in this file; those for the corpora, the
+# broker, Prism and Chromium are in the installed evaluation package (the benchmarks use it too).
+pytest_plugins = ["evaluation.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_FILE = SEEDS / "archive" / "000_bbfb08a4edcd8083.txt"
-CORPUS = ROOT.parent / "shared" / "corpora" / "ant_multisource.jsonl.gz"
 
 
 # Markers by folder: `make check` deselects every marked test, so a test that needs a service or
@@ -32,19 +33,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def seed_text() -> str:
     return SEED_FILE.read_text(encoding="utf-8").strip()
-
-
-@pytest.fixture(scope="session")
-def corpus_path() -> Path:
-    if not CORPUS.exists():
-        pytest.skip(f"corpus not present at {CORPUS}")
-    return CORPUS
-
-
-def iter_corpus(path: Path) -> Iterator[dict]:
-    with gzip.open(path, "rb") as handle:
-        for line in handle:
-            yield orjson.loads(line)
 
 
 def read_jsonl(directory: Path, kind: str) -> list[dict]:

@@ -21,11 +21,12 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
+from evaluation.broker import BOOTSTRAP, StreamJob, TopicReader, unique_name
+from evaluation.pytest_plugin import require_broker
 from pipelines.cli import main
 from transforms.stories import story_alert_id
 
 from ..conftest import ROOT, SEED_FILE, SEEDS, read_jsonl
-from ..kafka_support import BOOTSTRAP, StreamJob, TopicReader, require_broker, unique_name
 from .test_kafka_integration import SAMPLE_SIZE, output_topics, write_sample
 
 pytestmark = pytest.mark.flink

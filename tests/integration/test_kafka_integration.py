@@ -20,14 +20,7 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from pipelines.cli import main
-from schemas.records import Article, DeadLetter
-from transforms.rules import AlertMatcher, load_rules
-from transforms.stories import story_alert_id
-from transforms.text import NormalizedText
-
-from ..conftest import ROOT, SEED_FILE, SEEDS
-from ..kafka_support import (
+from evaluation.broker import (
     BOOTSTRAP,
     StreamJob,
     TopicReader,
@@ -35,10 +28,16 @@ from ..kafka_support import (
     broker_pid,
     children_named,
     group_lag,
-    require_broker,
-    require_prism,
     unique_name,
 )
+from evaluation.pytest_plugin import require_broker, require_prism
+from pipelines.cli import main
+from schemas.records import Article, DeadLetter
+from transforms.rules import AlertMatcher, load_rules
+from transforms.stories import story_alert_id
+from transforms.text import NormalizedText
+
+from ..conftest import ROOT, SEED_FILE, SEEDS
 
 pytestmark = pytest.mark.kafka
 

@@ -19,11 +19,12 @@ from pathlib import Path
 import orjson
 import pytest
 
+from evaluation.broker import StreamJob, TopicReader, unique_name
+from evaluation.pytest_plugin import require_broker, require_prism
 from pipelines.cli import main
 from transforms.articles import published_ms
 
 from ..conftest import read_jsonl
-from ..kafka_support import StreamJob, TopicReader, require_broker, require_prism, unique_name
 from .test_kafka_integration import TIMEOUT, output_topics, settled_inputs
 
 pytestmark = [pytest.mark.kafka, pytest.mark.corpus]

@@ -3,7 +3,7 @@ tests/devsets/README.md). Needs ../shared/corpora; skipped when it is absent."""
 
 import pytest
 
-from benchmarks.alert_quality import RULE_IDS, load_devset, marsad_predictor, naive_predict, scores
+from evaluation.alerts import RULE_IDS, load_devset, marsad_predictor, naive_predict, scores
 
 pytestmark = pytest.mark.corpus
 

@@ -3,7 +3,7 @@
 
 import pytest
 
-from benchmarks.event_quality import load_sentences, scores
+from evaluation.events import load_sentences, scores
 
 pytestmark = pytest.mark.corpus
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.corpora import CORPORA_DIR as CORPORA
+
 ROOT = Path(__file__).resolve().parents[2]
-CORPORA = ROOT.parent / "shared" / "corpora"
 DIGESTS = json.loads((ROOT / "tests" / "golden" / "output_digests.json").read_text())
 WALL_CLOCK = re.compile(rb'"(detected_at|processed_at|written_at)":"[^"]*"')
 INPUT_FOLDER = re.compile(rb'"file":"[^"]*/')  # where the input sat is not what the pipeline decides

@@ -1,4 +1,4 @@
-"""Regression floors on the held-out TEST splits (benchmarks/quality.py prints the full report).
+"""Regression floors on the held-out TEST splits (``python -m benchmarks.quality`` prints the full report).
 
 Each floor sits a few points under the figure reached when the rules, triggers and thresholds
 were last tuned (on the dev splits), so quality cannot drop silently. Raise a floor when a change
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.heldout import HELDOUT_DIR, corpora_present
+from evaluation.corpora import HELDOUT_DIR, PLOVER_PROTEST, corpora_present
 
 pytestmark = [
     pytest.mark.corpus,
@@ -28,7 +28,7 @@ PROTEST_F1_FLOOR = 0.46  # PLOVER panel sentences, test split
 
 
 def test_alert_rules_hold_on_the_test_split():
-    from benchmarks.quality import alert_quality
+    from evaluation.quality import alert_quality
 
     report = alert_quality("test")
     for rule, (precision, recall) in ALERT_FLOORS.items():
@@ -40,14 +40,14 @@ def test_alert_rules_hold_on_the_test_split():
 
 
 def test_attack_events_hold_on_the_test_split():
-    from benchmarks.quality import event_quality
+    from evaluation.quality import event_quality
 
     tally = event_quality("test")["marsad"]["all"]["attack"]
     assert tally.f1 >= ATTACK_F1_FLOOR, tally.figures()
 
 
 def test_plover_protest_holds_on_the_test_split():
-    from benchmarks.quality import PLOVER_PROTEST, plover_protest
+    from evaluation.quality import plover_protest
 
     if not PLOVER_PROTEST.exists():
         pytest.skip("PLOVER protest sentences not present")
@@ -58,7 +58,7 @@ def test_plover_protest_holds_on_the_test_split():
 
 @pytest.mark.skipif(not (HELDOUT_DIR / "pairs.jsonl").exists(), reason="pair set not labelled yet")
 def test_reprint_and_story_predicates_hold_on_the_test_split():
-    from benchmarks.pair_quality import pair_quality
+    from evaluation.pairs import pair_quality
 
     scores = pair_quality("test", stream=False)["marsad pairwise"]["all"].figures()
     for name, floor in PAIR_FLOORS.items():

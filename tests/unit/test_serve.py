@@ -16,9 +16,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from evaluation.browser import free_port
+from evaluation.pytest_plugin import chromium_page
 from pipelines.report.serve import LiveReport
 
-from ..browser_support import chromium_page, free_port
 from ..conftest import ROOT, SEED_FILE
 
 TIMEOUT = 300
@@ -103,7 +104,7 @@ def _answers(url: str) -> bool:
 
 
 def replay_records(records: list[dict], path: Path, topic: str) -> None:
-    from ..kafka_support import BOOTSTRAP
+    from evaluation.broker import BOOTSTRAP
 
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in records))
     command = [sys.executable, "-m", "pipelines.cli", "replay", str(path), "--topic", f"kafka://{BOOTSTRAP}/{topic}",
@@ -114,7 +115,8 @@ def replay_records(records: list[dict], path: Path, topic: str) -> None:
 @pytest.mark.kafka
 @pytest.mark.browser
 def test_live_page_shows_alerts_and_revisions_as_a_stream_job_makes_them(tmp_path):
-    from ..kafka_support import BOOTSTRAP, StreamJob, require_broker, require_prism, unique_name
+    from evaluation.broker import BOOTSTRAP, StreamJob, unique_name
+    from evaluation.pytest_plugin import require_broker, require_prism
 
     require_broker()
     require_prism()

@@ -1,39 +1,32 @@
 """Held-out labelled sets: how they were drawn, how they split into dev and test, how they load.
 
 The sets themselves (ids, labels, short snippets) live in ``tests/devsets/heldout/``; the corpus
-text stays in ``../shared/corpora`` and is joined back by id. Every set splits by a fixed hash of
-its item key into **dev** (tune on it, read its errors) and **test** (report only).
+text stays in ``../shared/corpora`` and is joined back by id (``evaluation.corpora``). Every set
+splits by a fixed hash of its item key into **dev** (tune on it, read its errors) and **test**
+(report only).
 
 Drawing the sets (writes labelling packets with text OUTSIDE the project, for the labellers):
 
-    .venv/bin/python -m benchmarks.heldout alerts  /work/labelling/alerts
-    .venv/bin/python -m benchmarks.heldout pairs   /work/labelling/pairs
-    .venv/bin/python -m benchmarks.heldout pairs-aj-extra /work/labelling/pairs   (then)
-    .venv/bin/python -m benchmarks.heldout events  /work/labelling/events
+    .venv/bin/python -m evaluation.heldout alerts  /work/labelling/alerts
+    .venv/bin/python -m evaluation.heldout pairs   /work/labelling/pairs
+    .venv/bin/python -m evaluation.heldout pairs-aj-extra /work/labelling/pairs   (then)
+    .venv/bin/python -m evaluation.heldout events  /work/labelling/events
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gzip
 import hashlib
 import random
 import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPORA_DIR = ROOT.parent / "shared" / "corpora"
-CORPORA = {
-    "ant": "ant_multisource.jsonl.gz",
-    "snn": "saudinewsnet.jsonl.gz",
-    "aj": "aljazeera_palestine_ledes.jsonl.gz",
-}
-HELDOUT_DIR = ROOT / "tests" / "devsets" / "heldout"
+from evaluation.corpora import CORPORA, iter_corpus, read_jsonl
+
 SEED = 20261129
 
 
@@ -44,39 +37,8 @@ def split_of(key: str) -> str:
 
 
 def pair_key(a: str, b: str) -> str:
+    """One key for a pair whichever way round it is given, so it splits one way."""
     return "|".join(sorted((a, b)))
-
-
-def corpus_of(article_id: str) -> str:
-    return "ant" if article_id.startswith("ant-") else "snn" if article_id.startswith("snn-") else "aj"
-
-
-def iter_corpus(name: str) -> Iterator[dict]:
-    path = CORPORA_DIR / CORPORA[name]
-    with gzip.open(path, "rb") as handle:
-        for line in handle:
-            yield orjson.loads(line)
-
-
-def corpora_present() -> bool:
-    return all((CORPORA_DIR / file).exists() for file in CORPORA.values())
-
-
-def load_articles(ids: set[str]) -> dict[str, dict]:
-    """The corpus records of these ids (only the corpora that hold some of them are read)."""
-    found: dict[str, dict] = {}
-    for name in sorted({corpus_of(i) for i in ids}):
-        for record in iter_corpus(name):
-            if record["id"] in ids:
-                found[record["id"]] = record
-    missing = ids - set(found)
-    if missing:
-        raise SystemExit(f"{len(missing)} labelled articles are missing from {CORPORA_DIR}: {sorted(missing)[:5]}")
-    return found
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,8 +94,7 @@ def _packet_item(number: int, record: dict, patterns: list[re.Pattern[str]]) -> 
 
 def draw_alerts(out: Path, per_corpus: int = 210) -> None:
     """Articles for the alert rules: rule hits, candidate forms the rules miss, look-alikes, random."""
-    sys.path.insert(0, str(ROOT))
-    from benchmarks.alert_quality import DEVSET, marsad_predictor
+    from evaluation.alerts import DEVSET, marsad_predictor
 
     old_dev = {orjson.loads(line)["id"] for line in DEVSET.read_bytes().splitlines()}
     predict = marsad_predictor()

@@ -1,4 +1,9 @@
-"""Helpers for tests against the real Kafka broker (docker/kafka/broker.sh) and Prism."""
+"""Driving the real Kafka broker (docker/kafka/broker.sh) and streaming jobs from outside.
+
+The integration tests and the latency benchmark both start ``marsad run`` as a user would and
+read its topics back; the pytest side (skip or fail when the broker is missing) is in
+``evaluation.pytest_plugin``.
+"""
 
 from __future__ import annotations
 
@@ -11,40 +16,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import orjson
-import pytest
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
-from kafka.errors import KafkaError
+from kafka import KafkaConsumer, TopicPartition
 
-from .conftest import ROOT
+from evaluation.corpora import ROOT
 
 BOOTSTRAP = os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
 
-def require_broker() -> str:
-    """The broker's address; skips (fails under CI=true) when no broker answers."""
-    try:
-        KafkaAdminClient(bootstrap_servers=BOOTSTRAP, request_timeout_ms=5000).close()
-    except (KafkaError, OSError) as error:
-        message = f"no Kafka broker at {BOOTSTRAP} (start one with docker/kafka/broker.sh start): {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return BOOTSTRAP
-
-
-def require_prism() -> None:
-    from pipelines.runners import prism_path
-
-    if not prism_path().exists():
-        message = f"Prism runner not built at {prism_path()} (make prism)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-
-
 def unique_name(prefix: str) -> str:
+    """A topic or group name no earlier run used, so runs never read each other's records."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
@@ -65,9 +48,11 @@ class StreamJob:
         )
 
     def alive(self) -> bool:
+        """Whether the job's process is still running."""
         return self.process.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int | None:
+        """Signal the job's whole process group, escalate to SIGKILL, and give its exit code."""
         if self.alive():
             os.killpg(self.process.pid, sig)
             try:
@@ -82,6 +67,7 @@ class StreamJob:
         return self.process.returncode
 
     def log_tail(self, lines: int = 40) -> str:
+        """The end of the job's log, for assertion messages."""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
@@ -112,6 +98,7 @@ def children_named(pid: int, name: str) -> list[int]:
 
 
 def alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -139,11 +126,12 @@ class TopicReader:
             auto_offset_reset="earliest",
             enable_auto_commit=False,
         )
-        self.records: dict[str, list[dict]] = {topic: [] for topic in topics}
+        self.records: dict[str, list[dict[str, Any]]] = {topic: [] for topic in topics}
 
     def poll_until(
-        self, done: Callable[[dict[str, list[dict]]], bool], timeout: float, job: StreamJob | None = None
+        self, done: Callable[[dict[str, list[dict[str, Any]]]], bool], timeout: float, job: StreamJob | None = None
     ) -> bool:
+        """Read until ``done`` holds (True) or the timeout passes (False); fails if the job exits."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for records in self._consumer.poll(timeout_ms=500).values():
@@ -156,4 +144,5 @@ class TopicReader:
         return False
 
     def close(self) -> None:
+        """Leave the topics (no group, so nothing is committed)."""
         self._consumer.close()
