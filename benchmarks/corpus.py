@@ -9,8 +9,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from schemas.records import Article
-from transforms.articles import RawRecord, parse_record
+from schemas.records import Article, RawRecord
+from transforms.articles import parse_record
 from transforms.rules import Rule, parse_rules
 from transforms.text import light, tokenize
 

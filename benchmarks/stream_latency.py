@@ -23,7 +23,7 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from evaluation.broker import BOOTSTRAP, StreamJob
 from evaluation.corpora import ROOT
-from transforms.kafka_io import ensure_topics
+from transforms.io.kafka.admin import ensure_topics
 
 SEED = (ROOT / "seeds" / "archive" / "000_bbfb08a4edcd8083.txt").read_text("utf-8")
 

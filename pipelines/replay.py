@@ -12,8 +12,10 @@ import orjson
 from kafka import KafkaProducer
 from tqdm import tqdm
 
-from transforms.articles import RawRecord, expand_inputs, published_ms, read_file
-from transforms.kafka_io import KEEP_RECORDS, ensure_topics, retention_problem, topic_retention_ms
+from schemas.records import RawRecord
+from transforms.articles import published_ms
+from transforms.io.files.reader import expand_inputs, read_file
+from transforms.io.kafka.admin import KEEP_RECORDS, ensure_topics, retention_problem, topic_retention_ms
 from transforms.text import detect_lang
 
 

@@ -7,9 +7,12 @@ import gzip
 import orjson
 
 from pipelines.cli import main
-from schemas.records import ArticleResult, DeadLetter
-from transforms.articles import RAW_KEPT_CHARS, RawRecord, parse_record, read_file, too_large
-from transforms.kafka_io import _raw_record, _Send, _too_large_for_sink, retention_problem
+from schemas.records import ArticleResult, DeadLetter, RawRecord
+from transforms.articles import RAW_KEPT_CHARS, parse_record, too_large
+from transforms.io.files.reader import read_file
+from transforms.io.kafka.admin import retention_problem
+from transforms.io.kafka.sink import _Send, _too_large_for_sink
+from transforms.io.kafka.source import _raw_record
 
 from ..conftest import read_jsonl
 

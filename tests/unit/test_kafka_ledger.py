@@ -1,20 +1,7 @@
-"""Kafka-side logic without a broker: addresses, commit bookkeeping, what replay publishes."""
+"""The at-least-once bookkeeping of the Kafka sink without a broker: commit points over settled
+offset ranges, and the ledger that commits them (a stand-in for the group's consumer)."""
 
-import orjson
-import pytest
-
-from pipelines.replay import replay_record
-from transforms.articles import RawRecord, parse_record
-from transforms.kafka_io import KafkaAddress, KafkaAddressError, merge_settled
-
-
-def test_kafka_address():
-    address = KafkaAddress.parse("kafka://127.0.0.1:19092/news")
-    assert (address.bootstrap, address.name, address.topic_for("alerts")) == ("127.0.0.1:19092", "news", "news.alerts")
-    assert KafkaAddress.parse("kafka://a:1,b:2/x").bootstrap == "a:1,b:2"
-    for bad in ("kafka://host:1", "http://host:1/x", "kafka:///x", "kafka://h:1/a/b"):
-        with pytest.raises(KafkaAddressError):
-            KafkaAddress.parse(bad)
+from transforms.io.kafka.ledger import OffsetLedger, merge_settled
 
 
 def test_commit_point_moves_only_over_contiguous_settled_offsets():
@@ -34,25 +21,6 @@ def test_commit_ranges_cover_gaps_and_ignore_redeliveries():
     assert merge_settled(9, {}, 7, 12) == (12, {})  # overlaps the commit point
 
 
-def test_replay_keeps_json_records_as_they_are_and_stamps_publication_time():
-    payload = orjson.dumps({"id": "7", "published": "2018-02-01T00:00:00Z", "title": "t", "body": "b"}).decode()
-    record = replay_record(RawRecord({}, payload, "json"))
-    assert record.value == payload.encode() and record.key == b"7"
-    assert record.timestamp_ms == 1517443200000
-
-
-def test_replay_of_a_text_file_keeps_the_file_mode_id(seed_text):
-    raw = RawRecord({"file": "seed.txt"}, seed_text + "\n", "text")
-    replayed = replay_record(raw)
-    from_kafka = parse_record(RawRecord({}, replayed.value.decode(), "json", 0))
-    assert from_kafka.id == parse_record(raw).id and replayed.timestamp_ms is None
-
-
-def test_replay_passes_malformed_records_through_for_the_pipeline_to_reject():
-    record = replay_record(RawRecord({}, "{broken", "json"))
-    assert record.value == b"{broken" and record.key is None
-
-
 class _FakeCommits:
     """Stands in for the group's KafkaConsumer: records commits, or fails like an absent broker."""
 
@@ -69,8 +37,6 @@ class _FakeCommits:
 
 
 def test_ledger_commits_each_contiguous_prefix_at_once_and_catches_up_after_a_failed_commit():
-    from transforms.kafka_io import OffsetLedger
-
     ledger = OffsetLedger("unused:1", "group")
     fake = _FakeCommits()
     ledger._consumer = fake

@@ -1,5 +1,6 @@
-"""The Kafka source's idle watermark, which decides whether a replayed backlog arrives on time on
-Flink (and Prism): unit tests with a stand-in consumer (the integration is tests/test_flink.py)."""
+"""The Kafka reader's idle watermark, which decides whether a replayed backlog arrives on time on
+Flink (and Prism): the reader with a stand-in consumer (the rule itself, without Beam, is
+test_kafka_watermark.py; the integration is tests/integration/test_flink.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ import time
 from apache_beam.utils.timestamp import Duration, Timestamp
 from kafka import TopicPartition
 
-from transforms.kafka_io import PartitionPlan, _ReadPartitionDoFn
+from transforms.io.kafka.admin import PartitionPlan
+from transforms.io.kafka.source import _ReadPartitionDoFn
+from transforms.io.kafka.watermark import LastRecord
 
 PLAN = PartitionPlan("news", 0, 0, None)
 TP = TopicPartition("news", 0)
@@ -43,7 +46,7 @@ def test_an_empty_poll_below_the_end_holds_the_watermark():
 
 def test_a_caught_up_partition_moves_on_from_its_last_record():
     dofn = reader(StandInConsumer(highwater=10, end=10, position=10))
-    dofn._last_seen[("news", 0)] = (time.time() - 60, OLD)
+    dofn._last_seen[("news", 0)] = LastRecord(time.time() - 60, OLD.micros)
     idle = dofn._idle_watermark(PLAN, TP, 10, OLD)
     assert OLD + Duration(seconds=50) <= idle <= OLD + Duration(seconds=60)
 
