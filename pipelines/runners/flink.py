@@ -1,11 +1,10 @@
-"""Which Beam runner runs which mode, and where Prism comes from.
+"""Flink, for more than one machine: Beam's portable Flink runner, its job server and Flink's REST API.
 
-Batch (files) runs on the DirectRunner. Streaming runs on Prism, Beam's local portable runner:
-the DirectRunner's engines either ignore --streaming (FnApiRunner) or reject Splittable DoFns
-(BundleBasedDirectRunner). Prism is normally downloaded from GitHub at run time, which many
-networks (and this project's CI) cannot reach, so marsad builds it once from the Go module proxy
-with the Go toolchain, at the version of the Beam SDK in use, and passes it with --prism_location.
-For more than one machine, the same graph runs on Flink (``--runner=FlinkRunner``).
+A Java job server (docker/flink/job-server.sh builds it from Maven Central into .cache/flink)
+translates the pipeline for Flink 1.19 and runs it either on an embedded Flink ("[local]") or on a
+session cluster (HOST:PORT, its REST address); the Python SDK worker runs inside this process
+(LOOPBACK) unless the caller passes another environment. A stream job is stopped with Flink's
+stop-with-savepoint, through the REST API, so that a restart resumes from its state.
 """
 
 from __future__ import annotations
@@ -15,90 +14,33 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import apache_beam
 from apache_beam.runners.runner import PipelineResult, PipelineState
+
+from pipelines.runners.process import ChildServer, RunnerSetupError
+from pipelines.settings import DEFAULT_CHECKPOINT_MILLIS, DEFAULT_FLINK_MASTER, JOB_SERVER_TIMEOUT_SECONDS
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
-PRISM_MODULE = "github.com/apache/beam/sdks/v2/go/cmd/prism"
-TEN_YEARS = 10 * 365 * 24 * 3600
-
-
-class RunnerSetupError(RuntimeError):
-    pass
-
-
-def prism_path() -> Path:
-    """MARSAD_PRISM if set, else ``.cache/prism/prism-<beam version>`` in the checkout."""
-    override = os.environ.get("MARSAD_PRISM")
-    if override:
-        return Path(override)
-    return ROOT / ".cache" / "prism" / f"prism-{apache_beam.__version__}"
-
-
-def ensure_prism() -> Path:
-    """The Prism binary for this Beam version, built with ``go install`` the first time."""
-    target = prism_path()
-    if target.exists():
-        return target
-    go = shutil.which("go")
-    if go is None:
-        raise RunnerSetupError(
-            f"Prism runner not found at {target} and no Go toolchain to build it; install Go, or set "
-            "MARSAD_PRISM to a prism binary of Beam " + apache_beam.__version__
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    log.warning("building the Prism runner %s with go install (once; a few minutes)", apache_beam.__version__)
-    with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-        env = {**os.environ, "GOBIN": gobin, "CGO_ENABLED": "0"}
-        subprocess.run([go, "install", f"{PRISM_MODULE}@v{apache_beam.__version__}"], env=env, check=True)
-        os.replace(Path(gobin) / "prism", target)
-    return target
-
-
-def streaming_options(extra: list[str] | None = None) -> list[str]:
-    return [
-        "--runner=PrismRunner",
-        f"--prism_location={ensure_prism()}",
-        "--streaming",
-        # The SDK worker runs inside this process: no container engine is needed.
-        "--environment_type=LOOPBACK",
-        # The job's state and message streams are opened with this deadline (default 300 s):
-        # past it the driver loses sight of a job that is meant to run for months.
-        f"--job_server_timeout={TEN_YEARS}",
-        *(extra or []),
-    ]
-
-
-# --- Flink -------------------------------------------------------------------------------------
-# Beam's portable Flink runner: a Java job server (docker/flink/job-server.sh builds it from Maven
-# Central into .cache/flink) translates the pipeline for Flink 1.19 and runs it either on an
-# embedded Flink ("[local]") or on a session cluster (HOST:PORT, its REST address); the Python
-# SDK worker runs inside this process (LOOPBACK) unless the caller passes another environment.
-
+ROOT = Path(__file__).resolve().parents[2]
 FLINK_VERSION = "1.19"
 FLINK_JOB_SERVER_JAR = "beam-runners-flink-1.19-job-server-2.70.0.jar"
-FLINK_LOCAL = "[local]"
-# Streaming jobs checkpoint this often unless --checkpointing_interval says otherwise.
-DEFAULT_CHECKPOINT_MILLIS = 30_000
 
 
 def flink_home() -> Path:
+    """Where the job server jar and its last log live: MARSAD_FLINK_HOME, else .cache/flink."""
     override = os.environ.get("MARSAD_FLINK_HOME")
     return Path(override) if override else ROOT / ".cache" / "flink"
 
 
 def flink_job_server_jar() -> Path:
+    """MARSAD_FLINK_JOB_SERVER_JAR if set (a jar built elsewhere), else the one in flink_home()."""
     override = os.environ.get("MARSAD_FLINK_JOB_SERVER_JAR")
     return Path(override) if override else flink_home() / FLINK_JOB_SERVER_JAR
 
@@ -121,7 +63,7 @@ def ensure_flink_job_server() -> Path:
 
 
 def flink_options(
-    master: str = FLINK_LOCAL,
+    master: str = DEFAULT_FLINK_MASTER,
     streaming: bool = False,
     job_name: str | None = None,
     extra: list[str] | None = None,
@@ -134,7 +76,7 @@ def flink_options(
         f"--flink_version={FLINK_VERSION}",
         f"--flink_master={master}",
         "--environment_type=LOOPBACK",
-        f"--job_server_timeout={TEN_YEARS}",
+        f"--job_server_timeout={JOB_SERVER_TIMEOUT_SECONDS}",
     ]
     if job_endpoint:
         options.append(f"--job_endpoint={job_endpoint}")
@@ -150,12 +92,6 @@ def flink_options(
     return [*options, *extra]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class FlinkJobServer:
     """The Flink job server as a child of this process, in its own session: Ctrl-C in a terminal
     (SIGINT to the whole foreground group) or SIGTERM to the driver's group would otherwise kill
@@ -163,41 +99,33 @@ class FlinkJobServer:
     as endpoint:`` gives the address for --job_endpoint."""
 
     def __init__(self, master: str, log_path: Path | None = None) -> None:
+        """``log_path``: where the server's output goes (default: .cache/flink/job-server-last.log)."""
         self.master = master
         self.log_path = log_path or flink_home() / "job-server-last.log"
-        self._process: subprocess.Popen | None = None
+        self._server: ChildServer | None = None
 
     def __enter__(self) -> str:
         jar = ensure_flink_job_server()
-        port = _free_port()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "wb") as sink:
-            self._process = subprocess.Popen(
-                ["java", "-jar", str(jar), f"--flink-master={self.master}", f"--job-port={port}",
-                 "--artifact-port=0", "--expansion-port=0"],
-                stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            self._server = ChildServer(
+                lambda port: ["java", "-jar", str(jar), f"--flink-master={self.master}", f"--job-port={port}",
+                              "--artifact-port=0", "--expansion-port=0"],
+                stdout=sink, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RunnerSetupError(f"the Flink job server exited at start; see {self.log_path}")
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"localhost:{port}"
-            time.sleep(0.5)
-        self.__exit__()
-        raise RunnerSetupError(f"the Flink job server did not listen within 120 s; see {self.log_path}")
+        state = self._server.wait_listening(120, 0.5)
+        if state == "exited":
+            raise RunnerSetupError(f"the Flink job server exited at start; see {self.log_path}")
+        if state == "timeout":
+            self.__exit__()
+            raise RunnerSetupError(f"the Flink job server did not listen within 120 s; see {self.log_path}")
+        return f"localhost:{self._server.port}"
 
     def __exit__(self, *_exc: object) -> None:
-        if self._process is None:
+        if self._server is None:
             return
-        self._process.terminate()
-        try:
-            self._process.wait(20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(10)
-        self._process = None
+        self._server.stop(20, 10)
+        self._server = None
 
 
 def is_flink_cluster(master: str) -> bool:
@@ -205,7 +133,9 @@ def is_flink_cluster(master: str) -> bool:
     return not master.startswith("[")
 
 
-def _flink_rest(master: str, path: str, method: str = "GET", body: dict | None = None, timeout: float = 30) -> dict:
+def _flink_rest(
+    master: str, path: str, method: str = "GET", body: dict[str, Any] | None = None, timeout: float = 30
+) -> dict[str, Any]:
     base = master if master.startswith(("http://", "https://")) else f"http://{master}"
     request = urllib.request.Request(
         base.rstrip("/") + path,
@@ -233,7 +163,7 @@ def flink_job_id(master: str, job_name: str, timeout: float = 60) -> str | None:
 def stop_flink_job_with_savepoint(master: str, job_id: str, target: str | None = None, timeout: float = 300) -> str:
     """Flink's stop-with-savepoint (sources stop, state is snapshot, the job FINISHES); the
     savepoint's location, which --savepoint_path takes to resume from it."""
-    body: dict = {"drain": False}
+    body: dict[str, Any] = {"drain": False}
     if target:
         body["targetDirectory"] = target
     trigger = _flink_rest(master, f"/jobs/{job_id}/stop", "POST", body)["request-id"]
@@ -250,6 +180,7 @@ def stop_flink_job_with_savepoint(master: str, job_id: str, target: str | None =
 
 
 def cancel_flink_job(master: str, job_id: str) -> None:
+    """Cancel without a savepoint: the fallback when a stop with savepoint fails."""
     _flink_rest(master, f"/jobs/{job_id}?mode=cancel", "PATCH")
 
 
