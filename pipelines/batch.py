@@ -14,16 +14,20 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.graph import GraphConfig, GraphOutputs, build_graph
-from transforms.articles import expand_inputs
-from transforms.stages import DEAD, METRICS_NAMESPACE, ReadArticleFiles, WriteJsonLines
+from schemas.records import OUTPUT_KINDS
+from transforms.beam.common import DEAD, METRICS_NAMESPACE
+from transforms.io.files.reader import expand_inputs
+from transforms.io.files.sink import WriteJsonLines
+from transforms.io.files.source import ReadArticleFiles
 
 log = logging.getLogger(__name__)
-
-OUTPUT_KINDS = ("articles", "alerts", "events", "deadletter")
 
 
 @dataclass(frozen=True)
 class RunSummary:
+    """A run's counts, from Beam's metrics: what ``marsad run`` prints and ``summary.json`` holds,
+    with the check that every article read is accounted for once."""
+
     read: int
     unique: int
     duplicate: int
@@ -38,9 +42,11 @@ class RunSummary:
 
     @property
     def reconciled(self) -> bool:
+        """Every article read is unique, a duplicate, a near-duplicate or a dead letter, once."""
         return self.read == self.unique + self.duplicate + self.near_duplicate + self.dead_letters
 
     def describe(self) -> str:
+        """The summary as ``marsad run`` prints it."""
         verdict = "reconciled" if self.reconciled else "DOES NOT RECONCILE"
         lines = [
             f"articles read   {self.read}",
@@ -58,15 +64,14 @@ class RunSummary:
         return "\n".join(lines)
 
     def to_json(self) -> bytes:
+        """``summary.json``: the counts and the verdict."""
         return orjson.dumps({**asdict(self), "reconciled": self.reconciled}, option=orjson.OPT_INDENT_2)
 
 
 def attach_file_sinks(outputs: GraphOutputs, output_dir: str) -> None:
-    for kind, pcollection in (
-        ("articles", outputs.articles),
-        ("alerts", outputs.alerts),
-        ("events", outputs.events),
-        ("deadletter", outputs.dead_letters),
+    """One file set per output kind: ``<kind>-SSSSS-of-NNNNN.jsonl``."""
+    for kind, pcollection in zip(
+        OUTPUT_KINDS, (outputs.articles, outputs.alerts, outputs.events, outputs.dead_letters), strict=True
     ):
         pcollection | f"Write_{kind}" >> WriteJsonLines(os.path.join(output_dir, kind))
 
@@ -79,6 +84,8 @@ def clear_previous_outputs(output_dir: str) -> None:
 
 
 def summary_from_metrics(result: beam.runners.runner.PipelineResult) -> RunSummary:
+    """The summary from a finished job's ``marsad`` metrics (committed where the runner has them),
+    the same for batch and stream jobs."""
     metrics = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))
     counters = metrics["counters"]
     state = [
@@ -111,6 +118,8 @@ def run_files(
     config: GraphConfig,
     options: PipelineOptions | None = None,
 ) -> RunSummary:
+    """Read ``inputs``, write the outputs and ``summary.json`` to ``output_dir``, replacing an
+    earlier run's shards; DirectRunner unless ``options`` say otherwise."""
     files, skipped = expand_inputs(inputs)
     for path in skipped:
         log.warning("skipping %s: not an article file (.jsonl, .json, .txt, optionally .gz)", path)
