@@ -66,24 +66,21 @@ def create_topics(args: argparse.Namespace, _extra: list[str]) -> int:
 
 def show_lag(args: argparse.Namespace, _extra: list[str]) -> int:
     """One line per partition and the total; exit 2 when the topic has no partitions."""
-    from kafka import KafkaConsumer, TopicPartition
+    from kafka import KafkaConsumer
     from kafka.errors import KafkaError
+
+    from transforms.io.kafka.admin import group_lag, topic_partitions
 
     bootstrap, topic = topic_address(args.topic, args.bootstrap)
     try:
         consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=args.group, enable_auto_commit=False)
         try:
-            partitions = sorted(consumer.partitions_for_topic(topic) or ())
-            tps = [TopicPartition(topic, p) for p in partitions]
-            ends = consumer.end_offsets(tps) if tps else {}
-            total = 0
-            for tp in tps:
-                committed = consumer.committed(tp) or 0
-                total += ends[tp] - committed
-                print(f"{topic}/{tp.partition} committed {committed} end {ends[tp]} lag {ends[tp] - committed}")
-            print(f"lag {total} (group {args.group})")
+            lags = group_lag(consumer, topic_partitions(consumer, topic))
+            for lag in lags:
+                print(f"{lag.key} committed {lag.committed} end {lag.end} lag {lag.lag}")
+            print(f"lag {sum(lag.lag for lag in lags)} (group {args.group})")
         finally:
             consumer.close()
     except KafkaError as error:
         return usage_error(f"cannot read offsets: {type(error).__name__}: {error}")
-    return 0 if tps else EXIT_USAGE
+    return 0 if lags else EXIT_USAGE
