@@ -9,10 +9,10 @@ from pathlib import Path
 import orjson
 
 from pipelines.report.model import ReportModel
+from schemas.records import OUTPUT_KINDS
 
 log = logging.getLogger(__name__)
 
-KINDS = ("articles", "alerts", "events", "deadletter")
 # Alerts before articles, so that a run's report keeps only the bodies its snippets need.
 READ_ORDER = ("alerts", "articles", "events", "deadletter")
 
@@ -89,10 +89,10 @@ class KafkaFollower:
         from kafka import KafkaConsumer
         from kafka.errors import KafkaError
 
-        from transforms.kafka_io import ensure_topics
+        from transforms.io.kafka.admin import ensure_topics
 
         self.model = model
-        self.topics = {f"{prefix}.{kind}": kind for kind in KINDS}
+        self.topics = {f"{prefix}.{kind}": kind for kind in OUTPUT_KINDS}
         try:
             # The page may be opened before the job has written anything: its topics, as the job makes them.
             ensure_topics(bootstrap, self.topics)
