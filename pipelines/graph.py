@@ -17,6 +17,7 @@ from pathlib import Path
 
 import apache_beam as beam
 
+from pipelines.settings import DEFAULT_RETENTION_SECONDS
 from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, default_seeds_dir
 from transforms.beam.common import DEAD, count_lost_article
 from transforms.beam.events import ExtractEvents
@@ -26,8 +27,6 @@ from transforms.beam.stories import AssignStories
 from transforms.events import EventCues, EventType, load_event_cues, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
-
-DEFAULT_RETENTION_SECONDS = 72 * 3600
 
 
 @dataclass(frozen=True)
