@@ -27,10 +27,10 @@ test: $(STAMP) prism chromium
 	$(BIN)/ruff check .
 	docker/kafka/with-broker.sh docker/flink/with-cluster.sh $(BIN)/pytest
 
-# Prism, Beam's local streaming runner, built once from the Go module proxy (pipelines/runners.py).
+# Prism, Beam's local streaming runner, built once from the Go module proxy (pipelines/runners/prism.py).
 # Without Go the streaming tests skip (or fail under CI=true).
 prism: $(STAMP)
-	@if command -v go >/dev/null; then $(BIN)/python -c "from pipelines.runners import ensure_prism; print(ensure_prism())"; \
+	@if command -v go >/dev/null; then $(BIN)/python -c "from pipelines.runners.prism import ensure_prism; print(ensure_prism())"; \
 	else echo "go not found: streaming tests will be skipped" >&2; fi
 
 # The report page's browser tests drive Debian's Chromium with Playwright (no browser download).

@@ -61,7 +61,7 @@ def beam_batch(path: str, count: int, workers: int) -> dict[str, Any]:
     """The files-in, files-out pipeline (``marsad run``) on ``count`` articles, DirectRunner."""
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    from pipelines.files import run_files
+    from pipelines.batch import run_files
     from pipelines.graph import GraphConfig
 
     with tempfile.TemporaryDirectory(prefix="marsad-bench-") as tmp:
@@ -100,9 +100,10 @@ def stream(path: str, count: int, timeout: float = 600) -> dict[str, Any]:
     """The stream job on Prism over a topic holding ``count`` articles: replayed first, then read
     from the start to the end offsets seen at start (``--stop-at-end``), Kafka in and Kafka out.
     Past ``timeout`` seconds the job is stopped and the articles it wrote so far are counted."""
-    from pipelines.runners import prism_path
+    from pipelines.runners.prism import prism_path
+    from pipelines.settings import default_bootstrap
 
-    bootstrap = os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+    bootstrap = default_bootstrap()
     problem = _broker_up(bootstrap)
     if problem is None and not prism_path().exists():
         problem = f"Prism not built at {prism_path()} (make prism, or MARSAD_PRISM)"
@@ -171,9 +172,10 @@ def _records(bootstrap: str, topic: str) -> int:
 def latency(count: int, rate: float) -> dict[str, Any]:
     """Produce -> alert latency through the stream job (benchmarks/stream_latency.py), against
     the broker's own round trip measured just before."""
-    from pipelines.runners import prism_path
+    from pipelines.runners.prism import prism_path
+    from pipelines.settings import default_bootstrap
 
-    problem = _broker_up(os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
+    problem = _broker_up(default_bootstrap())
     if problem is None and not prism_path().exists():
         problem = f"Prism not built at {prism_path()} (make prism, or MARSAD_PRISM)"
     if problem:

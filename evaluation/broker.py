@@ -22,8 +22,9 @@ import orjson
 from kafka import KafkaConsumer, TopicPartition
 
 from evaluation.corpora import ROOT
+from pipelines.settings import DEFAULT_BOOTSTRAP
 
-BOOTSTRAP = os.environ.get("MARSAD_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+BOOTSTRAP = DEFAULT_BOOTSTRAP  # the broker the tests and benchmarks drive
 
 
 def unique_name(prefix: str) -> str:

@@ -44,7 +44,7 @@ def flink_rest(path: str) -> dict:
 @pytest.fixture(scope="module")
 def flink() -> str:
     """The session cluster's REST address; skips (fails under CI=true) without cluster or jar."""
-    from pipelines.runners import flink_job_server_jar
+    from pipelines.runners.flink import flink_job_server_jar
 
     problem = None
     if not flink_job_server_jar().exists():
@@ -277,7 +277,7 @@ def test_compose_file_matches_the_scripts() -> None:
     assert dockerfile == "docker/flink/Dockerfile.job-server"
     built = (ROOT / dockerfile).read_text()
     assert "COPY docker/flink/pom.xml" in built
-    from pipelines.runners import FLINK_JOB_SERVER_JAR
+    from pipelines.runners.flink import FLINK_JOB_SERVER_JAR
 
     assert FLINK_JOB_SERVER_JAR in built
     command = services["marsad-flink"]["command"]
