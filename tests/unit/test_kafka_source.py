@@ -34,7 +34,7 @@ class StandInConsumer:
 
 def reader(consumer: StandInConsumer) -> _ReadPartitionDoFn:
     dofn = _ReadPartitionDoFn("unused:9092", poll_ms=500, max_poll_records=500, idle_seconds=5, max_bytes=1 << 20)
-    dofn._consumer = consumer  # type: ignore[assignment]
+    dofn._consumer = consumer
     return dofn
 
 

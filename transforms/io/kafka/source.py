@@ -20,6 +20,7 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.io.watermark_estimators import ManualWatermarkEstimator
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Duration, Timestamp
 from kafka import KafkaConsumer, TopicPartition
 
@@ -104,9 +105,12 @@ class _ReadPartitionDoFn(beam.DoFn):
     def process(
         self,
         plan: PartitionPlan,
-        tracker: OffsetRestrictionTracker = beam.DoFn.RestrictionParam(_RESTRICTIONS),
-        estimator: ManualWatermarkEstimator = beam.DoFn.WatermarkEstimatorParam(_WATERMARKS),
+        # Beam's parameter markers: at run time a RestrictionTrackerView over an offset tracker and
+        # a ThreadsafeWatermarkEstimator over a ManualWatermarkEstimator, neither typed by Beam.
+        tracker: Any = beam.DoFn.RestrictionParam(_RESTRICTIONS),
+        estimator: Any = beam.DoFn.WatermarkEstimatorParam(_WATERMARKS),
     ) -> Iterable[Any]:
+        """Claims and yields the records of one poll, then checkpoints (see the module doc)."""
         assert self._consumer is not None
         tp = TopicPartition(plan.topic, plan.partition)
         position = tracker.current_restriction().start
@@ -139,7 +143,7 @@ class _ReadPartitionDoFn(beam.DoFn):
             }
             position = record.offset + 1
             RUNTIME.live.read(key)
-            yield beam.window.TimestampedValue(
+            yield TimestampedValue(
                 _raw_record(record.value, origin, record.timestamp, self._max_bytes), moment
             )
         end = self._consumer.highwater(tp)
