@@ -12,10 +12,11 @@ import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 
+from evaluation.broker import StreamJob, TopicReader, group_lag, unique_name
+from evaluation.pytest_plugin import require_broker, require_prism
 from pipelines.cli import main
-from transforms.kafka_io import topic_retention_ms
+from transforms.io.kafka.admin import topic_retention_ms
 
-from ..kafka_support import StreamJob, TopicReader, group_lag, require_broker, require_prism, unique_name
 from .test_kafka_integration import TIMEOUT, lost, output_topics, settled_inputs, write_sample
 
 pytestmark = pytest.mark.kafka
@@ -184,9 +185,10 @@ def test_the_sink_survives_a_size_refusal_it_did_not_foresee():
     """The topic's limit changed under a running job: the broker refuses the record, which poisons
     kafka-python's producer; the sink starts a new one, writes the innocent records and a
     too_large dead letter in place of the big one."""
-    from schemas.records import Article
-    from transforms.kafka_io import KafkaAddress, _WriteToTopicsDoFn, ensure_topics
-    from transforms.stages import ArticleResult
+    from schemas.records import Article, ArticleResult
+    from transforms.io.kafka.address import KafkaAddress
+    from transforms.io.kafka.admin import ensure_topics
+    from transforms.io.kafka.sink import _WriteToTopicsDoFn
 
     broker = require_broker()
     prefix = unique_name("out")
