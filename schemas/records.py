@@ -8,7 +8,7 @@ Every record is a frozen dataclass with ``to_dict``/``from_dict`` and an orjson 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import Field, asdict, dataclass, field, fields
 from typing import Any, ClassVar, TypeVar
 
 import orjson
@@ -23,15 +23,26 @@ R = TypeVar("R", bound="_JsonRecord")
 class _JsonRecord:
     """orjson round trip shared by the records."""
 
+    # Every record is a dataclass; declared so that ``asdict(self)`` type-checks in this base.
+    __dataclass_fields__: ClassVar[dict[str, Field[Any]]]
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload]
+        """The record's JSON form as a dict (records with nested records override this)."""
+        return asdict(self)
 
     def to_json(self) -> bytes:
+        """The record as one line of JSON, as sinks write it."""
         return orjson.dumps(self.to_dict())
 
     @classmethod
+    def from_dict(cls: type[R], data: dict[str, Any]) -> R:
+        """The record from its JSON form; every record class defines its own."""
+        raise NotImplementedError(cls.__name__)
+
+    @classmethod
     def from_json(cls: type[R], data: bytes | str) -> R:
-        return cls.from_dict(orjson.loads(data))  # type: ignore[attr-defined]
+        """The record from one line of JSON."""
+        return cls.from_dict(orjson.loads(data))
 
 
 def stable_article_id(source: str | None, url: str | None, title: str | None, body: str | None) -> str:

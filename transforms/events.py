@@ -15,6 +15,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 
@@ -49,7 +50,7 @@ class EventType:
         return self.contexts[index] if index < len(self.contexts) else None
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> dict[str, Any]:
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
@@ -289,7 +290,9 @@ class EventExtractor:
         triggers = [hit for hit in triggers if sentence_numbers[id(hit)] is not None]
         by_sentence: dict[int, list[PhraseHit]] = {}
         for hit in triggers:
-            by_sentence.setdefault(sentence_numbers[id(hit)], []).append(hit)  # type: ignore[arg-type]
+            trigger_sentence = sentence_numbers[id(hit)]
+            if trigger_sentence is not None:  # always, after the filter above; says so to the type checker
+                by_sentence.setdefault(trigger_sentence, []).append(hit)
         cues_by_sentence: dict[int, list[PhraseHit]] = {}
         for cue in cues:
             cue_sentence = sentence_numbers[id(cue)]
@@ -413,7 +416,7 @@ class EventExtractor:
         return [
             c
             for c in sentence_cues
-            if c.payload[0] != "frame"  # type: ignore[index]
+            if _payload(c)[0] != "frame"
             and abs(c.first_token - hit.first_token) <= self._cues.window
             and abs(c.first_token - hit.first_token)
             <= min(abs(c.first_token - t.first_token) for t in sentence_triggers)
@@ -424,7 +427,7 @@ class EventExtractor:
         another event: an investigation into the bombing, a condemnation of the attack, the war
         "that has killed thousands"."""
         for cue in sentence_cues:
-            if cue.payload[0] != "frame":  # type: ignore[index]
+            if _payload(cue)[0] != "frame":
                 continue
             gap = hit.first_token - cue.last_token
             if 0 < gap <= self._cues.frame_window:
@@ -434,7 +437,8 @@ class EventExtractor:
     def _context_allows(
         self, hit: PhraseHit, cues: Sequence[PhraseHit], sentence_numbers: dict[int, int | None]
     ) -> bool:
-        event_type, index = hit.payload  # type: ignore[misc]
+        trigger: tuple[str, int] = _payload(hit)  # (type, term number)
+        event_type, index = trigger
         context = self._contexts.get(event_type, ())
         needed = context[index] if index < len(context) else None
         if needed is None:
@@ -450,14 +454,14 @@ class EventExtractor:
         return found != needed.forbid
 
     def _modality(self, cues: Sequence[PhraseHit]) -> str:
-        names = {c.payload[1] for c in cues if c.payload[0] == "modality"}  # type: ignore[index]
+        names = {_payload(c)[1] for c in cues if _payload(c)[0] == "modality"}
         for name, _ in self._cues.modality:
             if name in names:
                 return name
         return "reported"
 
     def _phase(self, cues: Sequence[PhraseHit]) -> str | None:
-        names = {c.payload[1] for c in cues if c.payload[0] == "phase"}  # type: ignore[index]
+        names = {_payload(c)[1] for c in cues if _payload(c)[0] == "phase"}
         for name, _ in reversed(self._cues.phases):  # the later stage wins: "violated the agreed truce"
             if name in names:
                 return name
@@ -471,7 +475,7 @@ class EventExtractor:
         (Arabic reports verb first: أعلنت المتحدثة باسم الخارجية الروسية), else just before it."""
         actors = [m for m in mentions if m.entry.is_actor and in_sentence(m.hit.start)]
         for cue in cues:
-            if cue.payload[0] != "reporting":  # type: ignore[index]
+            if _payload(cue)[0] != "reporting":
                 continue
             after = [m for m in actors if 0 <= m.hit.first_token - cue.last_token <= 8]
             if after:
@@ -497,8 +501,14 @@ class EventExtractor:
         return None
 
 
+def _payload(hit: PhraseHit) -> tuple[Any, ...]:
+    """A hit's payload: every phrase this module builds carries a tuple, (type, term number) for
+    triggers and (kind, name[, term number]) for cues; the matcher only knows it is hashable."""
+    return cast(tuple[Any, ...], hit.payload)
+
+
 def _type_of(hit: PhraseHit) -> str:
-    return str(hit.payload[0])  # type: ignore[index]
+    return str(_payload(hit)[0])
 
 
 def _confidence(hit: PhraseHit, actors: Sequence[Mention], locations: Sequence[Mention], time: object) -> float:

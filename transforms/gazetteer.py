@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import yaml
 
@@ -124,6 +125,6 @@ class Gazetteer:
         for hit in hits:
             if hit.start < covered_until:
                 continue
-            kept.append(EntryHit(self.entries[hit.payload], hit))  # type: ignore[index]
+            kept.append(EntryHit(self.entries[cast(int, hit.payload)], hit))  # payloads are entry numbers
             covered_until = hit.end
         return kept

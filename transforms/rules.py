@@ -12,7 +12,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import orjson
@@ -70,7 +70,8 @@ class Rule:
 
 
 def _rules_schema() -> dict[str, Any]:
-    return orjson.loads((SCHEMA_DIR / "rules.schema.json").read_bytes())
+    schema: dict[str, Any] = orjson.loads((SCHEMA_DIR / "rules.schema.json").read_bytes())
+    return schema
 
 
 def _describe(error: jsonschema.ValidationError, document: Any) -> str:
@@ -234,7 +235,7 @@ class AlertMatcher:
         contexts: dict[tuple[tuple[int, Slot, int], str, str], list[PhraseHit]] = {}
         for field_name, normalized in fields.items():
             for hit in self._matcher.find(normalized):
-                kind, key, *rest = hit.payload  # type: ignore[misc]
+                kind, key, *rest = cast(tuple[Any, ...], hit.payload)  # every phrase here carries a tuple
                 if kind == "term":
                     entry = terms.setdefault(key, _TermHits(self._term(key), key[1], []))
                     entry.hits.append((field_name, hit))

@@ -87,7 +87,8 @@ class Signature:
     def sampled_shingles(self) -> np.ndarray:
         """The shingle hashes kept for candidate lookup (about one in SAMPLE_EVERY): two texts
         that share a passage share its sampled shingles, however different their lengths."""
-        return self.shingle_set[self.shingle_set % SAMPLE_EVERY == 0]
+        sampled: np.ndarray = self.shingle_set[self.shingle_set % SAMPLE_EVERY == 0]
+        return sampled
 
 
 def containment(a: Signature, b: Signature) -> float:
@@ -141,7 +142,8 @@ def _minhash_of_hashes(hashes: np.ndarray, permutations: int) -> np.ndarray:
     if not len(hashes):
         return np.full(permutations, np.iinfo(np.uint32).max, dtype=np.uint32)
     a, b = _permutations(permutations)
-    return (hashes * a + b).min(axis=0)  # uint32 arithmetic wraps: the "mod 2^32" of the scheme
+    signature: np.ndarray = (hashes * a + b).min(axis=0)  # uint32 arithmetic wraps: the "mod 2^32" of the scheme
+    return signature
 
 
 def _minhash(items: Iterable[bytes], permutations: int) -> np.ndarray:
@@ -200,8 +202,9 @@ def signature(
         weekday=lead_weekday(tokens),
         title_words=frozenset(zlib.crc32(w.encode()) for w in title_words),
         shingle_set=np.unique(shingle_hashes[:MAX_SHINGLE_SET, 0]),
-        numbers=frozenset(int(n) for n in _NUMBER.findall(title_text.text + " " + " ".join(tokens[:LEAD_TOKENS]))
-                          if len(n) <= 9),
+        numbers=frozenset(
+            int(n) for n in _NUMBER.findall(title_text.text + " " + " ".join(tokens[:LEAD_TOKENS])) if len(n) <= 9
+        ),
     )
 
 

@@ -64,6 +64,9 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS = Thresholds()
 # Below this many word 3-shingles (about 30 words) a text is too short to be called a reprint.
+# One change of the index, as drain_log() hands it to durable state and replay() takes it back:
+# ("article", Remembered) or ("alert", story_id, Alert).
+LogRecord = tuple[Any, ...]
 MIN_SHINGLES = 30
 SHORT_TEXT = 40
 
@@ -172,7 +175,7 @@ class StoryIndex:
         # Sampled shingle hash -> articles: candidates for containment, which the Jaccard LSH
         # misses when one text is a fraction of the other's length.
         self._passages: dict[int, list[str]] = {}
-        self._log: list[tuple] = []  # what changed since drain_log(): for the state that backs the index
+        self._log: list[LogRecord] = []  # what changed since drain_log(): for the state that backs the index
         self.stories_created = 0
         self.last_entry_bytes = 0
         self._oldest: float | None = None  # kept up to date: asked for after every article
@@ -267,10 +270,9 @@ class StoryIndex:
             first = self._recent(self._stories[story_id].first_id, timestamp) if story_id in self._stories else None
             if first is None or first.signature is None:
                 continue  # the story's first article is gone from the window: it cannot grow further
-            if (
-                estimated_jaccard(signature.words, first.signature.words) < self.thresholds.story_first
-                or _different_days(signature, first.signature)
-            ):
+            if estimated_jaccard(
+                signature.words, first.signature.words
+            ) < self.thresholds.story_first or _different_days(signature, first.signature):
                 continue
             if best is None or (similarity, story_id) > best:
                 best = (similarity, story_id)
@@ -327,12 +329,12 @@ class StoryIndex:
         self._log.append(("alert", story_id, revised))
         return revised
 
-    def drain_log(self) -> list[tuple]:
+    def drain_log(self) -> list[LogRecord]:
         """Records of what changed since the last call, to append to durable state."""
         records, self._log = self._log, []
         return records
 
-    def replay(self, record: tuple) -> None:
+    def replay(self, record: LogRecord) -> None:
         """Apply one logged record (rebuilding the index from durable state)."""
         if record[0] == "article":
             self._remember(record[1], log=False)
@@ -340,9 +342,9 @@ class StoryIndex:
             _, story_id, alert = record
             self._stories.setdefault(story_id, _Story(first_id=alert.article_id)).alerts[alert.rule_id] = alert
 
-    def snapshot(self) -> list[tuple]:
+    def snapshot(self) -> list[LogRecord]:
         """The smallest log that rebuilds the index as it is now (after ``expire``)."""
-        records: list[tuple] = [("article", entry) for entry in self._by_id.values()]
+        records: list[LogRecord] = [("article", entry) for entry in self._by_id.values()]
         for story_id, story in self._stories.items():
             records.extend(("alert", story_id, alert) for alert in story.alerts.values())
         return records
