@@ -35,7 +35,7 @@ import orjson
 from benchmarks import runs
 from evaluation.corpora import ANT, ROOT
 
-QUICK = {
+QUICK: dict[str, Any] = {
     "stage_articles": 600,
     "rule_articles": 200,
     "vocabulary_articles": 3000,
@@ -45,7 +45,7 @@ QUICK = {
     "stream_articles": 300,
     "stream_timeout": 240,
 }
-FULL = {
+FULL: dict[str, Any] = {
     "stage_articles": 3000,
     "rule_articles": 1000,
     "vocabulary_articles": 28000,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,14 @@ class PlainLoop:
         return counts
 
 
+def _compile_rules(count: int, words: list[str]) -> AlertMatcher:
+    return AlertMatcher(generate_rules(count, words))
+
+
+def _count_alerts(matcher: AlertMatcher, articles: list[Article]) -> int:
+    return sum(len(matcher.alerts(a, _fields(a), "")) for a in articles)
+
+
 def plain_loop(path: Path, count: int | None) -> dict[str, Any]:
     lines = read_lines(path, count)
     records = raw_records(lines, path)
@@ -130,12 +139,9 @@ def stages(path: Path, count: int, rule_articles: int, rule_counts: tuple[int, .
         words = vocabulary(articles_of(read_lines(path, vocabulary_articles, skip=count), path))
         measured = articles[:rule_articles]
         for rules in rule_counts:
-            compile_seconds, generated = timed(lambda rules=rules: AlertMatcher(generate_rules(rules, words)))
+            compile_seconds, generated = timed(partial(_compile_rules, rules, words))
             # As the peer is measured: one warm-up pass, then the best of three.
-            seconds, alerts = timed(
-                lambda generated=generated: sum(len(generated.alerts(a, _fields(a), "")) for a in measured),
-                repeats=4,
-            )
+            seconds, alerts = timed(partial(_count_alerts, generated, measured), repeats=4)
             rate(
                 f"rules: {rules:,} generated",
                 seconds,

@@ -22,6 +22,7 @@ import random
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -180,6 +181,13 @@ def _day(record: dict) -> dt.date | None:
         return None
 
 
+def _day_of(record: dict[str, Any]) -> dt.date:
+    """The publication day of a record kept for having one."""
+    day = _day(record)
+    assert day is not None, record["id"]
+    return day
+
+
 def draw_pairs(out: Path) -> None:
     """Article pairs within three days of each other, across bands of word and shingle similarity
     measured here (not the system's decisions): near-identical, high, middle, low with a shared
@@ -191,7 +199,7 @@ def draw_pairs(out: Path) -> None:
         records = [r for r in iter_corpus(name) if _day(r) and len(r.get("body") or "") > 80]
         by_day: dict[dt.date, list[int]] = {}
         for index, record in enumerate(records):
-            by_day.setdefault(_day(record), []).append(index)
+            by_day.setdefault(_day_of(record), []).append(index)
         words = [_content_words((r.get("title") or "") + "\n" + (r.get("body") or "")) for r in records]
         titles = [_content_words(r.get("title") or "") for r in records]
         bands: dict[str, list[tuple[int, int, float, float]]] = {}
@@ -199,7 +207,7 @@ def draw_pairs(out: Path) -> None:
         anchors = rng.sample(range(len(records)), min(len(records), {"ant": 2000, "snn": 700, "aj": 4000}[name]))
         reach = 1 if name == "snn" else 2
         for a in anchors:
-            day = _day(records[a])
+            day = _day_of(records[a])
             near = [i for d in range(-reach, reach + 1) for i in by_day.get(day + dt.timedelta(days=d), ()) if i != a]
             for b in near:
                 wa, wb = words[a], words[b]
@@ -247,11 +255,11 @@ def draw_pairs(out: Path) -> None:
     rng.shuffle(chosen)
     chosen.sort(key=lambda c: split_of(pair_key(c[0]["id"], c[1]["id"])) != "dev")
     items, keys = [], []
-    for number, (a, b, band, jaccard, containment) in enumerate(chosen, start=1):
-        items.append({"item": number, "A": _pair_side(a), "B": _pair_side(b)})
+    for number, (first, second, band, jaccard, containment) in enumerate(chosen, start=1):
+        items.append({"item": number, "A": _pair_side(first), "B": _pair_side(second)})
         keys.append({
-            "item": number, "a": a["id"], "b": b["id"], "band": band, "word_jaccard": jaccard,
-            "shingle_containment": containment, "split": split_of(pair_key(a["id"], b["id"])),
+            "item": number, "a": first["id"], "b": second["id"], "band": band, "word_jaccard": jaccard,
+            "shingle_containment": containment, "split": split_of(pair_key(first["id"], second["id"])),
         })  # fmt: skip
     _write_chunks(out, items, 155)
     (out / "key.jsonl").write_bytes(b"".join(orjson.dumps(k) + b"\n" for k in keys))
@@ -265,12 +273,13 @@ def draw_extra_aljazeera_pairs(out: Path) -> None:
     records = [r for r in iter_corpus("aj") if _day(r) and len(r.get("body") or "") > 80]
     by_day: dict[dt.date, list[int]] = {}
     for index, record in enumerate(records):
-        by_day.setdefault(_day(record), []).append(index)
+        by_day.setdefault(_day_of(record), []).append(index)
     words = [_content_words((r.get("title") or "") + "\n" + (r.get("body") or "")) for r in records]
     titles = [_content_words(r.get("title") or "") for r in records]
     bands: dict[str, dict[tuple[int, int], float]] = {}
     for a in rng.sample(range(len(records)), 3000):
-        for b in (i for d in range(-2, 3) for i in by_day.get(_day(records[a]) + dt.timedelta(days=d), ()) if i != a):
+        day = _day_of(records[a])
+        for b in (i for d in range(-2, 3) for i in by_day.get(day + dt.timedelta(days=d), ()) if i != a):
             if not words[a] or not words[b]:
                 continue
             jaccard = len(words[a] & words[b]) / len(words[a] | words[b])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -35,8 +36,8 @@ def seed_text() -> str:
     return SEED_FILE.read_text(encoding="utf-8").strip()
 
 
-def read_jsonl(directory: Path, kind: str) -> list[dict]:
-    records = []
+def read_jsonl(directory: Path, kind: str) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
     for shard in sorted(directory.glob(f"{kind}-*-of-*.jsonl")):
         records.extend(orjson.loads(line) for line in shard.read_bytes().splitlines() if line.strip())
     return records

@@ -1,10 +1,12 @@
+from collections.abc import Hashable
+
 import pytest
 
 from transforms.matcher import Phrase, PhraseMatcher, arabic_stems, english_forms
 from transforms.text import NormalizedText
 
 
-def found(matcher: PhraseMatcher, text: str) -> list[tuple[str, str]]:
+def found(matcher: PhraseMatcher, text: str) -> list[tuple[Hashable, str]]:
     normalized = NormalizedText(text)
     return [(hit.payload, normalized.original_slice(hit.start, hit.end)) for hit in matcher.find(normalized)]
 
