@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.pytest_plugin import chromium_page
 from pipelines.cli import main
-
-from ..browser_support import chromium_page
 
 pytestmark = pytest.mark.browser
 
