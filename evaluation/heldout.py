@@ -383,6 +383,7 @@ def draw_events(out: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Draw one set's labelling packets into a folder outside the project."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=("alerts", "pairs", "pairs-aj-extra", "events"))
     parser.add_argument("out", type=Path)

@@ -56,6 +56,8 @@ def stable_article_id(source: str | None, url: str | None, title: str | None, bo
 
 @dataclass(frozen=True, slots=True)
 class Dedup(_JsonRecord):
+    """What the story index decided about one article; it travels inside the article's JSON."""
+
     status: str
     duplicate_of: str | None
     story_id: str
@@ -63,6 +65,7 @@ class Dedup(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Dedup:
+        """The decision from its JSON form (``similarity`` may be absent)."""
         return cls(
             status=data["status"],
             duplicate_of=data.get("duplicate_of"),
@@ -87,6 +90,8 @@ class RawRecord:
 
 @dataclass(frozen=True, slots=True)
 class Article(_JsonRecord):
+    """One news article as every stage sees it; input fields marsad does not know ride along in ``extra``."""
+
     id: str
     source: str | None
     url: str | None
@@ -101,6 +106,7 @@ class Article(_JsonRecord):
     origin: dict[str, Any] | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
+        """The article's JSON form: its extra input fields at top level, as they came in."""
         # Extra input fields are kept at top level, as they came in.
         out: dict[str, Any] = dict(self.extra)
         out.update(
@@ -118,6 +124,7 @@ class Article(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
+        """The article from its JSON form; unknown top-level fields become ``extra``."""
         extra = {k: v for k, v in data.items() if k not in ARTICLE_FIELDS and k != "dedup"}
         dedup = data.get("dedup")
         return cls(
@@ -133,6 +140,7 @@ class Article(_JsonRecord):
         )
 
     def field_text(self, name: str) -> str:
+        """The text of a matchable field by name (rules name the fields they look at)."""
         if name == "title":
             return self.title
         if name == "body":
@@ -151,11 +159,14 @@ class Span(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
+        """The span from its JSON form."""
         return cls(field=data["field"], start=data["start"], end=data["end"], text=data["text"])
 
 
 @dataclass(frozen=True, slots=True)
 class Match(_JsonRecord):
+    """One rule term found in an article: the term, the words that matched it and where."""
+
     term: str
     text: str
     field: str
@@ -164,11 +175,14 @@ class Match(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Match:
+        """The match from its JSON form."""
         return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)
 class Alert(_JsonRecord):
+    """A rule that fired, once per story: later articles of the story revise it (``revision``)."""
+
     alert_id: str
     rule_id: str
     article_id: str
@@ -186,6 +200,7 @@ class Alert(_JsonRecord):
     revision: int = 1
 
     def to_dict(self) -> dict[str, Any]:
+        """The alert's JSON form, its matches and article ids as lists."""
         out = asdict(self)
         out["matches"] = [m.to_dict() for m in self.matches]
         out["article_ids"] = list(self.article_ids)
@@ -193,6 +208,7 @@ class Alert(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Alert:
+        """The alert from its JSON form; fields added after the first release have defaults."""
         return cls(
             alert_id=data["alert_id"],
             rule_id=data["rule_id"],
@@ -223,6 +239,7 @@ class Mention(_JsonRecord):
     name_ar: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """The mention's JSON form, its span's fields flattened into it."""
         return {
             "id": self.id,
             "name": self.name,
@@ -234,6 +251,7 @@ class Mention(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Mention:
+        """The mention from its flattened JSON form."""
         return cls(
             id=data["id"],
             name=data["name"],
@@ -256,11 +274,14 @@ class TimeExpression(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TimeExpression:
+        """The time expression from its JSON form."""
         return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
 @dataclass(frozen=True, slots=True)
 class Event(_JsonRecord):
+    """Who did what, where and when, as one sentence of an article reports it."""
+
     event_id: str
     article_id: str
     type: str
@@ -279,6 +300,7 @@ class Event(_JsonRecord):
     confidence: float = 0.5
 
     def to_dict(self) -> dict[str, Any]:
+        """The event's JSON form, with nested spans, mentions and time."""
         return {
             "event_id": self.event_id,
             "article_id": self.article_id,
@@ -298,6 +320,7 @@ class Event(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Event:
+        """The event from its JSON form."""
         return cls(
             event_id=data["event_id"],
             article_id=data["article_id"],
@@ -338,6 +361,7 @@ class DeadLetter(_JsonRecord):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DeadLetter:
+        """The dead letter from its JSON form."""
         return cls(
             reason=data["reason"],
             stage=data["stage"],
@@ -349,6 +373,7 @@ class DeadLetter(_JsonRecord):
 
     @property
     def loses_article(self) -> bool:
+        """Whether the article itself was lost here (what the run's reconciliation counts)."""
         return self.stage in self.ARTICLE_STAGES
 
 

@@ -41,12 +41,15 @@ class TriggerContext:
 
 @dataclass(frozen=True, slots=True)
 class EventType:
+    """One event type of the trigger file: its PLOVER code, trigger phrases and their contexts."""
+
     type: str
     plover: str
     terms: tuple[Phrase, ...]
     contexts: tuple[TriggerContext | None, ...] = ()  # per term; empty: none needs context
 
     def context_of(self, index: int) -> TriggerContext | None:
+        """The context trigger ``index`` needs (or must not have) nearby, if any."""
         return self.contexts[index] if index < len(self.contexts) else None
 
 
@@ -83,6 +86,7 @@ def _word_list(value: object, where: str) -> tuple[str, ...]:
 
 
 def load_event_cues(path: str | Path) -> EventCues:
+    """The reporting, modality, phase and frame words of a trigger file; errors name the file."""
     path = Path(path)
     document = _read(path)
     modality = document.get("modality", {})
@@ -102,6 +106,7 @@ def load_event_cues(path: str | Path) -> EventCues:
 
 
 def load_event_types(path: str | Path) -> list[EventType]:
+    """The event types of a trigger file, every phrase checked to compile before the run starts."""
     path = Path(path)
     document = _read(path)
     if not isinstance(document, dict) or not isinstance(document.get("types"), list):
@@ -230,6 +235,7 @@ def resolve_time(match: re.Match[str], reference: dt.date | None) -> tuple[str |
 
 
 def event_id(article_id: str, event_type: str, trigger_start: int) -> str:
+    """A stable id: the same trigger of the same article gives the same event on every run."""
     return "ev-" + hashlib.sha256(f"{article_id}\x1f{event_type}\x1f{trigger_start}".encode()).hexdigest()[:20]
 
 
@@ -240,6 +246,8 @@ TRUCE_TYPES = frozenset({"ceasefire"})
 
 
 class EventExtractor:
+    """Events of one article body from its triggers, cues and gazetteer mentions, sentence by sentence."""
+
     def __init__(self, event_types: Sequence[EventType], gazetteer: Gazetteer, cues: EventCues | None = None) -> None:
         self.event_types = list(event_types)
         self._plover = {t.type: t.plover for t in self.event_types}
@@ -263,6 +271,7 @@ class EventExtractor:
         self._cue_matcher = PhraseMatcher(cue_phrases) if cue_phrases else None
 
     def extract(self, article: Article, body: NormalizedText, story_id: str | None = None) -> list[Event]:
+        """At most one event per type and sentence, with actors, locations, time, modality and phase."""
         triggers = self._triggers.find(body)  # the words alone tell most articles have no trigger
         if not triggers:
             return []

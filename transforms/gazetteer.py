@@ -34,6 +34,8 @@ class GazetteerError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Entry:
+    """One actor or place: canonical names in both languages and the aliases that name it in text."""
+
     id: str
     kind: str
     name_en: str
@@ -43,10 +45,12 @@ class Entry:
 
     @property
     def is_place(self) -> bool:
+        """Whether the entry can be an event's location."""
         return self.kind in PLACE_KINDS
 
     @property
     def is_actor(self) -> bool:
+        """Whether the entry can be an event's actor (countries act as well as being places)."""
         return self.kind not in PLACE_KINDS - {"country"}
 
 
@@ -79,6 +83,7 @@ def _entry(raw: object, source: str, number: int) -> Entry:
 
 
 def load_gazetteer(paths: Iterable[str | Path]) -> list[Entry]:
+    """The entries of these files; an id defined twice is an error that names both files."""
     entries: list[Entry] = []
     seen: dict[str, str] = {}
     for path in paths:
@@ -100,16 +105,21 @@ def load_gazetteer(paths: Iterable[str | Path]) -> list[Entry]:
 
 
 def gazetteer_files(directory: str | Path) -> list[Path]:
+    """The gazetteer files of a directory, in a fixed order so entry numbers are stable."""
     return sorted(Path(directory).glob("*.yaml"))
 
 
 @dataclass(frozen=True, slots=True)
 class EntryHit:
+    """An entry found in a text, with where (the matcher's hit)."""
+
     entry: Entry
     hit: PhraseHit
 
 
 class Gazetteer:
+    """All entries' aliases in one phrase matcher, so a text is scanned once for every name."""
+
     def __init__(self, entries: Sequence[Entry]) -> None:
         self.entries = list(entries)
         self._matcher = PhraseMatcher(

@@ -119,6 +119,8 @@ class Phrase:
 
 @dataclass(frozen=True, slots=True)
 class PhraseHit:
+    """Where a phrase was found (token numbers and folded offsets) and the payload it was given."""
+
     payload: Hashable
     phrase: str
     first_token: int

@@ -40,6 +40,8 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class Term:
+    """One term of a rule as written in the rules file, with its weight and context conditions."""
+
     text: str
     lang: str
     strict_hamza: bool = False
@@ -52,12 +54,15 @@ class Term:
     proclitics: tuple[str, ...] | None = None  # allowed prefixes (None: any)
 
     def phrase(self, payload: Any) -> Phrase:
+        """The term as a matcher phrase carrying ``payload`` back in its hits."""
         allowed = frozenset(self.proclitics) if self.proclitics is not None else None
         return Phrase(payload, self.text, self.strict_hamza, self.pos, frozenset(self.exclude), allowed)
 
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """One alert rule: terms weighed against a threshold, required groups and exclusions."""
+
     id: str
     title: str
     severity: str
@@ -151,6 +156,7 @@ def parse_rules(document: Any, source: str = "<rules>") -> list[Rule]:
 
 
 def load_rules(path: str | Path) -> list[Rule]:
+    """The rules of a YAML file, validated against its schema; errors name the file and the rule."""
     path = Path(path)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -167,6 +173,7 @@ def alert_id(rule_id: str, article_id: str) -> str:
 
 
 def snippet(text: str, start: int, end: int, context: int = SNIPPET_CONTEXT) -> str:
+    """The words around a match on one line, ellipses where the text goes on: what an alert shows."""
     left = max(0, start - context)
     right = min(len(text), end + context)
     body = re.sub(r"\s+", " ", text[left:right]).strip()
@@ -329,6 +336,7 @@ class AlertMatcher:
         detected_at: str,
         story_id: str | None = None,
     ) -> list[Alert]:
+        """The alerts of every rule that fires on the article; ``story_id`` groups them per story."""
         alerts = []
         for outcome in self.evaluate(article, fields):
             if not outcome.fired:

@@ -59,6 +59,8 @@ _WEEKDAYS = {fold(day): number for number, day in enumerate(WEEKDAY_NAMES)}
 
 @dataclass(frozen=True, slots=True)
 class Signature:
+    """Everything the story index compares two articles by, computed once per article."""
+
     shingles: np.ndarray  # uint32[SHINGLE_PERMUTATIONS]: the whole text
     lead: np.ndarray  # uint32[LEAD_PERMUTATIONS]: its first LEAD_TOKENS words
     words: np.ndarray  # uint32[WORD_PERMUTATIONS]: its content words
@@ -76,6 +78,7 @@ class Signature:
 
     @property
     def nbytes(self) -> int:
+        """Memory held, for the story state's size metric."""
         return (
             self.shingles.nbytes
             + self.lead.nbytes
@@ -157,10 +160,12 @@ def _shingles(tokens: list[str]) -> set[bytes]:
 
 
 def strip_dateline(body: str) -> str:
+    """The body without its dateline, which agencies repeat on unrelated stories."""
     return _DATELINE.sub("", body, count=1)
 
 
 def lead_weekday(tokens: list[str]) -> int | None:
+    """The first weekday the lead names: reports of different days are different stories."""
     for token in tokens[:LEAD_TOKENS]:
         for candidate in (token, token[1:]):  # وصباح الأحد، بالأحد
             if candidate in _WEEKDAYS:
@@ -209,6 +214,7 @@ def signature(
 
 
 def estimated_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """The Jaccard similarity two MinHash signatures estimate (share of equal slots)."""
     return float(np.count_nonzero(a == b)) / len(a)
 
 

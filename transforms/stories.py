@@ -43,6 +43,8 @@ from transforms.similarity import (
 
 @dataclass(frozen=True)
 class Thresholds:
+    """The similarity thresholds of the story index's decisions, tuned on the dev split."""
+
     near_duplicate: float = 0.6
     near_duplicate_lead: float = 0.4
     # Same story, tuned on the dev split of tests/devsets/heldout/pairs.jsonl: different outlets'
@@ -85,6 +87,7 @@ class Remembered:
 
     @property
     def nbytes(self) -> int:
+        """Memory held, for the story state's size metric."""
         return (
             (self.signature.nbytes if self.signature is not None else 0)
             + len(self.article_id)
@@ -161,6 +164,8 @@ def story_alert_id(rule_id: str, story_id: str) -> str:
 
 
 class StoryIndex:
+    """Duplicates, reprints and stories over a window of recent articles, with the alerts per story."""
+
     def __init__(self, retention_seconds: float, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
         self.retention = retention_seconds
         self.thresholds = thresholds
@@ -184,6 +189,7 @@ class StoryIndex:
         return len(self._by_id)
 
     def state_bytes(self) -> int:
+        """Memory the remembered articles hold (the story state's size metric)."""
         return sum(entry.nbytes for entry in self._by_id.values())
 
     def _in_window(self, entry: Remembered, timestamp: float) -> bool:
@@ -375,4 +381,5 @@ class StoryIndex:
         return [entry.article_id for entry in gone]
 
     def oldest(self) -> float | None:
+        """The timestamp of the oldest remembered article: when the next sweep is due."""
         return self._oldest

@@ -171,6 +171,7 @@ class NormalizedText:
         return orig_start, orig_end
 
     def original_slice(self, start: int, end: int) -> str:
+        """The original text a span of the folded text came from."""
         o_start, o_end = self.to_original(start, end)
         return self.original[o_start:o_end]
 
