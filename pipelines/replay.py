@@ -25,6 +25,9 @@ class ReplayRefusedError(RuntimeError):
 
 @dataclass(frozen=True)
 class ReplayRecord:
+    """One record as it goes on the topic: key (the article id, for the partitioner), value and
+    the publication time that stamps it."""
+
     key: bytes | None
     value: bytes
     timestamp_ms: int | None  # None: the article has no usable publication time
@@ -51,6 +54,8 @@ def replay_record(record: RawRecord) -> ReplayRecord:
 
 
 def archive_records(paths: Iterable[str]) -> Iterator[ReplayRecord]:
+    """Every record of the archive, in file order, unreadable ones included: the job, not the
+    replay, decides what becomes a dead letter."""
     files, _ = expand_inputs(paths)
     for path in files:
         for record in read_file(path):
@@ -62,6 +67,8 @@ def archive_records(paths: Iterable[str]) -> Iterator[ReplayRecord]:
 
 @dataclass(frozen=True)
 class ReplayReport:
+    """What ``marsad replay`` prints: how many records went out, how many had no time, how long."""
+
     records: int
     without_time: int
     seconds: float

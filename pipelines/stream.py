@@ -21,6 +21,7 @@ import apache_beam as beam
 from apache_beam.io import fileio
 from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions
 from apache_beam.runners.runner import PipelineResult, PipelineState
+from apache_beam.transforms.window import FixedWindows
 
 from pipelines.graph import GraphConfig, GraphOutputs, build_graph
 from pipelines.progress import ProgressReporter
@@ -63,7 +64,7 @@ def attach_windowed_file_sinks(outputs: GraphOutputs, directory: str, window_sec
     ):
         (
             pcollection
-            | f"Window_{kind}" >> beam.WindowInto(beam.window.FixedWindows(window_seconds))
+            | f"Window_{kind}" >> beam.WindowInto(FixedWindows(window_seconds))
             | f"Json_{kind}" >> beam.Map(to_json_line)
             | f"Write_{kind}"
             >> fileio.WriteToFiles(

@@ -180,7 +180,8 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
             print("marsad: no final counts from the runner (the job was cancelled)", file=sys.__stderr__, flush=True)
     if stopped_by is not None:
         print(f"marsad: stopped ({stopped_by}); committed offsets are where a restart resumes", file=sys.__stderr__)
-        sys.__stderr__.flush()
+        if sys.__stderr__ is not None:
+            sys.__stderr__.flush()
         sys.stdout.flush()
         # Worker threads are still unwinding from the cancel; their exit would only add noise.
         os._exit(0)

@@ -145,6 +145,7 @@ class ReportModel:
     # --- records in -------------------------------------------------------------------------
 
     def add(self, kind: str, record: dict) -> None:
+        """Add one record of an output ``kind`` (articles, alerts, events, deadletter)."""
         adder = {
             "articles": self.add_article,
             "alerts": self.add_alert,
@@ -154,6 +155,7 @@ class ReportModel:
         adder(record)
 
     def add_article(self, record: dict) -> None:
+        """Count an article once; its body is kept only when the page may show it."""
         with self._lock:
             article_id = record.get("id")
             if not article_id or article_id in self.articles:
@@ -186,6 +188,7 @@ class ReportModel:
                 self.alert_version[alert_id] = self.version
 
     def add_alert(self, record: dict) -> None:
+        """Keep an alert's latest revision, whatever order revisions arrive in."""
         with self._lock:
             alert_id = record["alert_id"]
             self.revisions_seen[alert_id] += 1
@@ -202,6 +205,7 @@ class ReportModel:
                 self.alerts_by_story.setdefault(story_id, set()).add(alert_id)
 
     def add_event(self, record: dict) -> None:
+        """Count an event once, with its places and actors."""
         with self._lock:
             event_id = record.get("event_id")
             if not event_id or event_id in self.events:
@@ -221,6 +225,7 @@ class ReportModel:
                 story.version = self.version
 
     def add_dead_letter(self, record: dict) -> None:
+        """Count a dead letter by stage and reason, keeping the first one's origin as an example."""
         with self._lock:
             self.version += 1
             key = (record.get("stage") or "?", record.get("reason") or "?")
@@ -228,6 +233,7 @@ class ReportModel:
             self.dead_letter_examples.setdefault(key, record.get("origin") or {})
 
     def set_summary(self, summary: dict) -> None:
+        """A batch run's ``summary.json``: its counts win over counting the records."""
         with self._lock:
             self.version += 1
             self.run_summary = summary

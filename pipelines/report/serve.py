@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -56,15 +57,17 @@ class LiveReport:
 
     @property
     def url(self) -> str:
+        """Where the page is served (the port the server actually bound)."""
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}/"
 
     def start(self) -> None:
+        """Start following the source and serving the page, each in a daemon thread."""
         if self._kafka is not None:
             self._kafka.start()
         if self._folder is not None:
             self._folder.poll()
-            self._spawn(self._poll_folder, "marsad-serve-folder")
+            self._spawn(partial(self._poll_folder, self._folder), "marsad-serve-folder")
         self._spawn(self.server.serve_forever, "marsad-serve-http")
 
     def _spawn(self, target: Callable[[], None], name: str) -> None:
@@ -72,14 +75,15 @@ class LiveReport:
         thread.start()
         self._threads.append(thread)
 
-    def _poll_folder(self) -> None:
+    def _poll_folder(self, folder: FolderFollower) -> None:
         while not self._stop.wait(FOLDER_POLL_SECONDS):
             try:
-                self._folder.poll()
+                folder.poll()
             except OSError as error:  # a file rotated away mid-read: next poll sees the new state
                 log.warning("reading %s: %s", self.source, error)
 
     def stop(self) -> None:
+        """Stop serving and following."""
         self._stop.set()
         self.server.shutdown()
         self.server.server_close()

@@ -73,6 +73,7 @@ class FolderFollower:
 
 
 def load_output_dir(directory: str | Path) -> tuple[ReportModel, FolderFollower]:
+    """A static report's model (only alerted articles' bodies) and the follower that read it."""
     model = ReportModel(bodies_of_alerted_only=True)
     follower = FolderFollower(directory, model)
     follower.poll()
@@ -115,6 +116,7 @@ class KafkaFollower:
         self.bad_records = 0
 
     def start(self) -> None:
+        """Consume in a daemon thread until ``stop``."""
         self._thread.start()
 
     def _run(self) -> None:
@@ -127,7 +129,7 @@ class KafkaFollower:
                 continue
             for records in batches.values():
                 for record in records:
-                    kind = self.topics.get(record.topic)
+                    kind = self.topics[record.topic]  # subscribed to these topics only
                     try:
                         self.model.add(kind, orjson.loads(record.value))
                     except (orjson.JSONDecodeError, KeyError, TypeError) as error:
@@ -136,5 +138,6 @@ class KafkaFollower:
         self._consumer.close()
 
     def stop(self) -> None:
+        """Stop consuming (the consumer closes within a poll)."""
         self._stop.set()
         self._thread.join(10)
