@@ -21,23 +21,23 @@ import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from transforms.stories import DEFAULT_THRESHOLDS, StoryIndex, Thresholds
+from transforms.stories import DEFAULT_THRESHOLDS, LogRecord, StoryIndex, Thresholds
 
 MIN_SWEEP_SECONDS = 3600
 
 
-def pack(record: tuple) -> bytes:
+def pack(record: LogRecord) -> bytes:
     """One log record as the bytes kept in state."""
     return pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def unpack(data: bytes) -> tuple:
+def unpack(data: bytes) -> LogRecord:
     """The log record that ``pack`` kept."""
-    record: tuple = pickle.loads(data)
+    record: LogRecord = pickle.loads(data)
     return record
 
 
-def pack_all(records: Iterable[tuple]) -> list[bytes]:
+def pack_all(records: Iterable[LogRecord]) -> list[bytes]:
     """Records (from ``drain_log`` or ``snapshot``) as the bytes to append to the log."""
     return [pack(record) for record in records]
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from schemas.records import Dedup
 from transforms import story_log
 from transforms.similarity import signature
-from transforms.stories import Dedup, StoryIndex
+from transforms.stories import StoryIndex
 
 HOUR = 3600
 TEXT = (

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import apache_beam as beam
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas.records import DeadLetter, RawRecord
@@ -38,7 +39,7 @@ class _ParseDoFn(beam.DoFn):
         # `marsad replay` sets it to the publication time. Files: the publication time.
         millis = record.timestamp_ms if record.timestamp_ms is not None else event_time_ms(result)
         moment = Timestamp.of(millis / 1000) if millis is not None else Timestamp.now()
-        yield beam.window.TimestampedValue(result, moment)
+        yield TimestampedValue(result, moment)
 
 
 class ParseArticles(beam.PTransform):

@@ -107,7 +107,7 @@ class _StoryDoFn(beam.DoFn):
     def process(
         self,
         element: tuple[str, _Prepared],
-        timestamp: Timestamp = beam.DoFn.TimestampParam,
+        timestamp: Any = beam.DoFn.TimestampParam,  # the element's Timestamp
         log: Any = beam.DoFn.StateParam(LOG),
         log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
         swept_until: Any = beam.DoFn.StateParam(SWEPT_UNTIL),
@@ -158,7 +158,7 @@ class _StoryDoFn(beam.DoFn):
     @on_timer(SWEEP)
     def sweep(
         self,
-        fired_at: Timestamp = beam.DoFn.TimestampParam,
+        fired_at: Any = beam.DoFn.TimestampParam,  # the timer's Timestamp
         log: Any = beam.DoFn.StateParam(LOG),
         log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
         swept_until: Any = beam.DoFn.StateParam(SWEPT_UNTIL),
