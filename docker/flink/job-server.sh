@@ -9,7 +9,7 @@
 #   docker/flink/job-server.sh stop
 #   docker/flink/job-server.sh status         exit 0 if its job port answers
 #
-# `marsad run --runner flink` starts its own job server from the jar (pipelines/runners.py); start
+# `marsad run --runner flink` starts its own job server from the jar (pipelines/runners/flink.py); start
 # one here to share it between runs: `marsad run --runner flink --job-endpoint localhost:8099`.
 # Environment: MARSAD_FLINK_HOME (default .cache/flink), MARSAD_FLINK_JOB_PORT (8099; the artifact
 # and expansion services take the next two ports below it: 8098, 8097).
