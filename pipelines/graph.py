@@ -50,6 +50,8 @@ class GraphConfig:
         retention_seconds: int = DEFAULT_RETENTION_SECONDS,
         max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
     ) -> GraphConfig:
+        """The given files, else the seeds' defaults, read and checked now: every mode builds its
+        graph from the same files the same way."""
         seeds = default_seeds_dir()
         triggers = triggers_path or seeds / "events" / "triggers.yaml"
         return cls(
