@@ -1,10 +1,10 @@
-# The two commands of the README: `make run` and `make test`. `.ci/run` calls `make test`.
+# The commands of the README: `make run`, `make check` and `make test`. `.ci/run` calls `make test`.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint setup prism chromium broker-start broker-stop flink-start flink-stop
+.PHONY: run check test lint setup prism chromium broker-start broker-stop flink-start flink-stop
 
 setup: $(STAMP)
 
@@ -20,11 +20,23 @@ $(STAMP): requirements/lock.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/marsad run
 
+# The fast tier, after every change (under 2 minutes, no service started): lint, format, types and
+# every test that needs no broker, cluster, browser or corpus and is not a long run (tests/unit/,
+# minus the few there that carry such a marker; tests/conftest.py marks the other folders).
+FAST_TESTS := not kafka and not flink and not browser and not corpus and not slow
+
+check: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest -q -m "$(FAST_TESTS)"
+
 # Tests need the real Kafka broker and the Flink session cluster (both started and stopped around
 # pytest; the Flink job server is built once with Maven into .cache/flink), the Prism runner and
 # Debian's chromium for the report page's browser tests.
 test: $(STAMP) prism chromium
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	docker/kafka/with-broker.sh docker/flink/with-cluster.sh $(BIN)/pytest
 
 # Prism, Beam's local streaming runner, built once from the Go module proxy (pipelines/runners/prism.py).

@@ -114,6 +114,7 @@ def test_rules_test_exits_1_when_nothing_fires(capsys, tmp_path):
     assert "postponement (Postponement): does not fire — its terms occur only where" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # waits out the Kafka client's 30 s bootstrap timeout: `make test` only
 def test_unreachable_broker_is_a_clear_error(capsys):
     # Port 1 on loopback: nothing listens, the client gives up after its bootstrap timeout.
     assert (
