@@ -259,7 +259,9 @@ def test_compose_file_matches_the_scripts() -> None:
     flink_dir = ROOT / "docker" / "flink"
     compose = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
     services = compose["services"]
-    version = re.search(r'flink_version="([\d.]+)"', (flink_dir / "cluster.sh").read_text()).group(1)
+    found = re.search(r'flink_version="([\d.]+)"', (flink_dir / "cluster.sh").read_text())
+    assert found, "cluster.sh names no flink_version"
+    version = found.group(1)
     for name in ("jobmanager", "taskmanager"):
         assert services[name]["image"].startswith(f"flink:{version}-"), name
     conf = yaml.safe_load(re.sub(r"@\w+@", "x", (flink_dir / "config.yaml.in").read_text()))

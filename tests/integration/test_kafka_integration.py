@@ -82,6 +82,7 @@ def expected_alert_ids(articles: list[dict]) -> set[str]:
     expected = set()
     for data in articles:
         article = Article.from_dict(data)
+        assert article.dedup is not None, article.id  # the job's outputs always carry the decision
         fields = {n: NormalizedText(t) for n, t in (("title", article.title), ("body", article.body)) if t}
         expected |= {story_alert_id(a.rule_id, article.dedup.story_id) for a in matcher.alerts(article, fields, "")}
     return expected
