@@ -184,6 +184,5 @@ def group_lag(
         return []
     ends = consumer.end_offsets(tps, timeout_ms=timeout_ms)
     return [
-        PartitionLag(tp.topic, tp.partition, consumer.committed(tp, timeout_ms=timeout_ms) or 0, ends[tp])
-        for tp in tps
+        PartitionLag(tp.topic, tp.partition, consumer.committed(tp, timeout_ms=timeout_ms) or 0, ends[tp]) for tp in tps
     ]

@@ -73,6 +73,8 @@ def _too_large_for_sink(element: ArticleResult | DeadLetter, send: _Send, error:
         raw=text[:RAW_KEPT_CHARS],
         article_id=article_id,
     )
+
+
 class _WriteToTopicsDoFn(beam.DoFn):
     """Writes every output of an input record to its topic; after the bundle's flush checks each
     send, stands a ``too_large`` dead letter in for what the broker refused for its size, and

@@ -143,9 +143,7 @@ class _ReadPartitionDoFn(beam.DoFn):
             }
             position = record.offset + 1
             RUNTIME.live.read(key)
-            yield TimestampedValue(
-                _raw_record(record.value, origin, record.timestamp, self._max_bytes), moment
-            )
+            yield TimestampedValue(_raw_record(record.value, origin, record.timestamp, self._max_bytes), moment)
         end = self._consumer.highwater(tp)
         if end is not None:
             Metrics.gauge(METRICS_NAMESPACE, f"unread/{key}").set(max(0, end - position))
@@ -193,9 +191,7 @@ class _ReadPartitionDoFn(beam.DoFn):
     @staticmethod
     def _advance(estimator: ManualWatermarkEstimator, candidate: Timestamp) -> None:
         current = estimator.current_watermark()
-        moved = watermark.advanced(
-            None if current is None else current.micros, candidate.micros, MAX_TIMESTAMP.micros
-        )
+        moved = watermark.advanced(None if current is None else current.micros, candidate.micros, MAX_TIMESTAMP.micros)
         if moved is not None:
             estimator.set_watermark(Timestamp(micros=moved))
 
