@@ -76,9 +76,13 @@ def test_report_page_in_chromium(seed_report, tmp_path):
         page.locator('#rule-filter label[data-rule="truce"] input').check()
         assert page.locator("#feed article.alert").count() == 3
 
-        # Clicking a bar of the timeline narrows the feed to its hour.
+        # Clicking an hour's column of the timeline narrows the feed to that hour. The chart resizes
+        # itself when the page's layout settles, so the column is found after the last resize.
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
         x, y = page.evaluate(
-            "() => { const bar = window.marsad.charts.timeline.getDatasetMeta(0).data[0]; return [bar.x, bar.y + 3]; }"
+            """() => { const chart = window.marsad.charts.timeline; chart.resize();
+               const area = chart.chartArea;
+               return [chart.getDatasetMeta(0).data[0].x, (area.top + area.bottom) / 2]; }"""
         )
         page.locator("#timeline").click(position={"x": x, "y": y})
         start, end = page.locator("#time-from").input_value(), page.locator("#time-to").input_value()

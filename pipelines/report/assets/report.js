@@ -254,7 +254,12 @@
           animation: false, maintainAspectRatio: false, responsive: true,
           scales: { x: { stacked: true, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 12 } }, y: { stacked: true, beginAtZero: true, ticks: { precision: 0 } } },
           plugins: { legend: { position: "bottom" } },
-          onClick: (_, elements) => { if (elements.length) zoomTo(charts.timeline.data.labels[elements[0].index], charts.timeline.$unit); },
+          // A click anywhere in a period's column zooms to it: a one-alert bar is too thin to aim at,
+          // and a click must not depend on the bar's exact pixels while the chart is being resized.
+          onClick: (event) => {
+            const hits = charts.timeline.getElementsAtEventForMode(event, "index", { intersect: false }, true);
+            if (hits.length) zoomTo(charts.timeline.data.labels[hits[0].index], charts.timeline.$unit);
+          },
         },
       });
     } else {
