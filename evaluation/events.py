@@ -14,7 +14,8 @@ import orjson
 
 from evaluation.corpora import ANT, DEVSETS, ROOT
 from schemas.records import Article
-from transforms.events import EventExtractor, load_event_cues, load_event_types
+from transforms.event_triggers import load_event_cues, load_event_types
+from transforms.events import EventExtractor
 from transforms.gazetteer import Gazetteer, gazetteer_files, load_gazetteer
 from transforms.text import NormalizedText
 

@@ -24,7 +24,7 @@ from transforms.beam.events import ExtractEvents
 from transforms.beam.parse import ParseArticles
 from transforms.beam.prepare import PrepareArticles
 from transforms.beam.stories import AssignStories
-from transforms.events import EventCues, EventType, load_event_cues, load_event_types
+from transforms.event_triggers import EventCues, EventType, load_event_cues, load_event_types
 from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
 from transforms.rules import Rule, load_rules
 

@@ -1,8 +1,8 @@
 """Event extraction: sentences with a trigger become events with actors, places and a time.
 
-Triggers, actors and places are all found with the shared clitic-aware matcher; time
-expressions (weekdays, today/yesterday/tomorrow, "the 12th of this month", day-month-year dates
-in both Gregorian month-name traditions) are resolved against the article's publication date.
+Triggers, actors and places are all found with the shared clitic-aware matcher (the trigger file
+is read by transforms.event_triggers); time expressions are resolved against the article's
+publication date (transforms.event_time).
 """
 
 from __future__ import annotations
@@ -10,228 +10,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
-import yaml
-
 from schemas.records import Article, Event, Mention, Span, TimeExpression
+from transforms.event_time import TIME_EXPRESSION, publication_date, resolve_time, split_sentences
+from transforms.event_triggers import EventCues, EventType
 from transforms.gazetteer import EntryHit, Gazetteer
 from transforms.matcher import Phrase, PhraseHit, PhraseMatcher
 from transforms.text import NormalizedText, Token, fold
-
-
-class TriggerError(ValueError):
-    """A trigger file that cannot be used; the message names the file, type and field."""
-
-
-@dataclass(frozen=True, slots=True)
-class TriggerContext:
-    """A trigger that counts only with one of ``terms`` within ``within`` words in its sentence
-    (a protest noun needs a verb of occurrence: اندلعت مظاهرات، شارك في اعتصام)."""
-
-    within: int
-    terms: tuple[str, ...]
-    forbid: bool = False  # not_near: the trigger does NOT count with one of the terms next to it
-
-
-@dataclass(frozen=True, slots=True)
-class EventType:
-    """One event type of the trigger file: its PLOVER code, trigger phrases and their contexts."""
-
-    type: str
-    plover: str
-    terms: tuple[Phrase, ...]
-    contexts: tuple[TriggerContext | None, ...] = ()  # per term; empty: none needs context
-
-    def context_of(self, index: int) -> TriggerContext | None:
-        """The context trigger ``index`` needs (or must not have) nearby, if any."""
-        return self.contexts[index] if index < len(self.contexts) else None
-
-
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise TriggerError(f"{path}: cannot load event triggers: {error}") from error
-    if not isinstance(document, dict):
-        raise TriggerError(f"{path}: must be a mapping")
-    return document
-
-
-@dataclass(frozen=True, slots=True)
-class EventCues:
-    """Words that qualify an event in its sentence: reporting verbs, modality and truce phase."""
-
-    window: int
-    reporting: tuple[str, ...]
-    modality: tuple[tuple[str, tuple[str, ...]], ...]  # in precedence order
-    phases: tuple[tuple[str, tuple[str, ...]], ...]
-    # Words that make a trigger after them the object or background of another reported event
-    # (an investigation INTO the bombing, a condemnation OF the attack): modality "mentioned".
-    frames: tuple[str, ...] = ()
-    frame_window: int = 6
-
-
-def _word_list(value: object, where: str) -> tuple[str, ...]:
-    if isinstance(value, dict):
-        value = [w for words in value.values() for w in words]
-    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
-        raise TriggerError(f"{where}: must be a list of words (or language -> list)")
-    return tuple(value)
-
-
-def load_event_cues(path: str | Path) -> EventCues:
-    """The reporting, modality, phase and frame words of a trigger file; errors name the file."""
-    path = Path(path)
-    document = _read(path)
-    modality = document.get("modality", {})
-    phases = document.get("phases", {})
-    if not isinstance(modality, dict) or not isinstance(phases, dict):
-        raise TriggerError(f"{path}: fields 'modality' and 'phases' map a name to a list of words")
-    return EventCues(
-        window=int(document.get("cue_window", 8)),
-        reporting=_word_list(document.get("reporting", []), f"{path}: field 'reporting'"),
-        modality=tuple(
-            (name, _word_list(words, f"{path}: field 'modality.{name}'")) for name, words in modality.items()
-        ),
-        phases=tuple((name, _word_list(words, f"{path}: field 'phases.{name}'")) for name, words in phases.items()),
-        frames=_word_list(document.get("frames", []), f"{path}: field 'frames'"),
-        frame_window=int(document.get("frame_window", 6)),
-    )
-
-
-def load_event_types(path: str | Path) -> list[EventType]:
-    """The event types of a trigger file, every phrase checked to compile before the run starts."""
-    path = Path(path)
-    document = _read(path)
-    if not isinstance(document, dict) or not isinstance(document.get("types"), list):
-        raise TriggerError(f"{path}: field 'types': must be a list")
-    types = []
-    for number, raw in enumerate(document["types"], start=1):
-        if not isinstance(raw, dict) or "type" not in raw:
-            raise TriggerError(f"{path}: type #{number}, field 'type': missing")
-        label = f"{path}: type {raw['type']!r}"
-        terms_raw = raw.get("terms")
-        if not isinstance(terms_raw, dict) or not terms_raw:
-            raise TriggerError(f"{label}, field 'terms': must map a language to a list of terms")
-        phrases: list[Phrase] = []
-        contexts: list[TriggerContext | None] = []
-        for lang, entries in terms_raw.items():
-            if not isinstance(entries, list):
-                raise TriggerError(f"{label}, field 'terms.{lang}': must be a list")
-            for entry in entries:
-                context = None
-                if isinstance(entry, str):
-                    phrase = Phrase((raw["type"], len(phrases)), entry)
-                elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
-                    phrase = Phrase(
-                        (raw["type"], len(phrases)),
-                        entry["text"],
-                        bool(entry.get("strict_hamza")),
-                        entry.get("pos", "noun"),
-                        frozenset(fold(w) for w in entry.get("exclude", ())),
-                        frozenset(entry["proclitics"]) if "proclitics" in entry else None,
-                    )
-                    for kind in ("near", "not_near"):
-                        near = entry.get(kind)
-                        if near is None:
-                            continue
-                        if context is not None:
-                            raise TriggerError(f"{label}, field 'terms.{lang}': one of near / not_near per trigger")
-                        if not isinstance(near, dict) or not isinstance(near.get("within"), int):
-                            raise TriggerError(f"{label}, field 'terms.{lang}': {kind} needs 'within' and 'terms'")
-                        context = TriggerContext(
-                            near["within"], _word_list(near.get("terms"), f"{label}: {kind}"), kind == "not_near"
-                        )
-                else:
-                    raise TriggerError(f"{label}, field 'terms.{lang}': bad term {entry!r}")
-                try:
-                    PhraseMatcher([phrase])
-                except ValueError as error:
-                    raise TriggerError(f"{label}, field 'terms.{lang}': {error}") from error
-                phrases.append(phrase)
-                contexts.append(context)
-        types.append(EventType(raw["type"], str(raw.get("plover", "")), tuple(phrases), tuple(contexts)))
-    return types
-
-
-_SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+|\n+")
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans of Arabic or English news text: ends at . ! ? ؟ before white space, or a line
-    break. Spans exclude the surrounding white space."""
-    spans = []
-    position = 0
-    for boundary in [*_SENTENCE_END.finditer(text), None]:
-        end = boundary.start() if boundary else len(text)
-        chunk = text[position:end]
-        stripped_start = position + (len(chunk) - len(chunk.lstrip()))
-        stripped_end = position + len(chunk.rstrip())
-        if stripped_end > stripped_start:
-            spans.append((stripped_start, stripped_end))
-        if boundary:
-            position = boundary.end()
-    return spans
-
-
-# Time expressions, written on folded text (see transforms.text.fold: no hamza, ة -> ه, ى -> ي).
-_WEEKDAYS = {"الاثنين": 0, "الثلاثاء": 1, "الاربعاء": 2, "الخميس": 3, "الجمعه": 4, "السبت": 5, "الاحد": 6}
-_RELATIVE_DAYS = {"اليوم": 0, "امس": -1, "البارحه": -1, "غدا": 1}
-_MONTHS = {
-    "يناير": 1, "كانون الثاني": 1, "فبراير": 2, "شباط": 2, "مارس": 3, "اذار": 3,
-    "ابريل": 4, "نيسان": 4, "مايو": 5, "ايار": 5, "يونيو": 6, "حزيران": 6,
-    "يوليو": 7, "تموز": 7, "اغسطس": 8, "اب": 8, "سبتمبر": 9, "ايلول": 9,
-    "اكتوبر": 10, "تشرين الاول": 10, "نوفمبر": 11, "تشرين الثاني": 11, "ديسمبر": 12, "كانون الاول": 12,
-}  # fmt: skip
-_MONTH_NAMES = "|".join(sorted(map(re.escape, _MONTHS), key=len, reverse=True))
-_TIME = re.compile(
-    r"(?<!\w)(?:"
-    rf"(?P<date>(?P<dd>\d{{1,2}}) (?:من )?(?P<month>{_MONTH_NAMES})(?:[ /](?:{_MONTH_NAMES}))?(?: (?P<yyyy>\d{{4}}))?)"
-    r"|(?P<dom>ال ?(?P<day>\d{1,2}) من (?:الشهر الجاري|هذا الشهر))"
-    rf"|(?:[وفب]?(?P<weekday>{'|'.join(_WEEKDAYS)}))"
-    rf"|(?:[وف]?(?P<relative>{'|'.join(_RELATIVE_DAYS)}))"
-    r")(?!\w)"
-)
-
-
-def _publication_date(published: str | None) -> dt.date | None:
-    if not published:
-        return None
-    try:
-        return dt.datetime.fromisoformat(published.replace("Z", "+00:00")).date()
-    except ValueError:
-        return None
-
-
-def resolve_time(match: re.Match[str], reference: dt.date | None) -> tuple[str | None, str]:
-    """(ISO date or None, precision) for a time-expression match."""
-    try:
-        if match.group("date"):
-            day, month = int(match.group("dd")), _MONTHS[match.group("month")]
-            year = int(match.group("yyyy")) if match.group("yyyy") else (reference.year if reference else None)
-            if year is None:
-                return None, "day"
-            return dt.date(year, month, day).isoformat(), "day"
-        if reference is None:
-            return None, "day"
-        if match.group("dom"):
-            return reference.replace(day=int(match.group("day"))).isoformat(), "day"
-        if match.group("relative"):
-            return (reference + dt.timedelta(days=_RELATIVE_DAYS[match.group("relative")])).isoformat(), "day"
-        # A bare weekday names the nearest such day to the publication date (news reports both
-        # "the meeting planned for Saturday" and "talks held on Saturday").
-        delta = (_WEEKDAYS[match.group("weekday")] - reference.weekday()) % 7
-        if delta > 3:
-            delta -= 7
-        return (reference + dt.timedelta(days=delta)).isoformat(), "day"
-    except ValueError:  # an impossible date such as 31 February
-        return None, "day"
 
 
 def event_id(article_id: str, event_type: str, trigger_start: int) -> str:
@@ -280,7 +68,7 @@ class EventExtractor:
         sentences = split_sentences(original)
         mentions = self._gazetteer.find(body, tokens)
         cues = self._cue_matcher.find(body, tokens) if self._cue_matcher is not None else []
-        reference = _publication_date(article.published)
+        reference = publication_date(article.published)
 
         starts = [start for start, _ in sentences]
 
@@ -499,7 +287,7 @@ class EventExtractor:
     def _time_in(
         body: NormalizedText, sentence_start: int, sentence_end: int, reference: dt.date | None
     ) -> TimeExpression | None:
-        for match in _TIME.finditer(body.text):
+        for match in TIME_EXPRESSION.finditer(body.text):
             start, end = body.to_original(match.start(), match.end())
             if start < sentence_start:
                 continue

@@ -92,7 +92,7 @@ def handle(args: argparse.Namespace, beam_args: list[str]) -> int:
     """Load the rules, triggers and gazetteers first (a bad file is a usage error before any job
     starts), then run on files or on the one kafka:// input. ``beam_args``: Beam's own options."""
     from pipelines.graph import GraphConfig
-    from transforms.events import TriggerError
+    from transforms.event_triggers import TriggerError
     from transforms.gazetteer import GazetteerError
     from transforms.rules import RulesError
 

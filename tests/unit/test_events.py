@@ -1,7 +1,9 @@
 import pytest
 
 from schemas.records import Article
-from transforms.events import EventExtractor, load_event_cues, load_event_types, split_sentences
+from transforms.event_time import split_sentences
+from transforms.event_triggers import load_event_cues, load_event_types
+from transforms.events import EventExtractor
 from transforms.gazetteer import Gazetteer, gazetteer_files, load_gazetteer
 from transforms.text import NormalizedText
 

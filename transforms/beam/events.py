@@ -10,7 +10,8 @@ import apache_beam as beam
 from schemas.records import ArticleResult, Event
 from transforms.beam.common import counter, stage_failure
 from transforms.beam.prepare import _Prepared
-from transforms.events import EventCues, EventExtractor, EventType
+from transforms.event_triggers import EventCues, EventType
+from transforms.events import EventExtractor
 from transforms.gazetteer import Entry, Gazetteer
 from transforms.text import NormalizedText
 

@@ -25,7 +25,7 @@ from transforms import story_log
 from transforms.beam.common import DEAD, METRICS_NAMESPACE, SWEPT, counter, stage_failure
 from transforms.beam.events import ExtractEvents
 from transforms.beam.prepare import PrepareArticles, _Prepared
-from transforms.events import EventCues, EventType
+from transforms.event_triggers import EventCues, EventType
 from transforms.gazetteer import Entry
 from transforms.rules import Rule
 from transforms.stories import DEFAULT_THRESHOLDS, StoryIndex, Thresholds

@@ -1,0 +1,151 @@
+"""The trigger file of event extraction: event types, their trigger phrases and contexts, and the
+cue words (reporting verbs, modality, truce phase, frames) that qualify an event in its sentence.
+
+Loaded and validated up front, so a bad trigger file stops a job before it reads an article; every
+error names the file, the type and the field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from transforms.matcher import Phrase, PhraseMatcher
+from transforms.text import fold
+
+
+class TriggerError(ValueError):
+    """A trigger file that cannot be used; the message names the file, type and field."""
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerContext:
+    """A trigger that counts only with one of ``terms`` within ``within`` words in its sentence
+    (a protest noun needs a verb of occurrence: اندلعت مظاهرات، شارك في اعتصام)."""
+
+    within: int
+    terms: tuple[str, ...]
+    forbid: bool = False  # not_near: the trigger does NOT count with one of the terms next to it
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """One event type of the trigger file: its PLOVER code, trigger phrases and their contexts."""
+
+    type: str
+    plover: str
+    terms: tuple[Phrase, ...]
+    contexts: tuple[TriggerContext | None, ...] = ()  # per term; empty: none needs context
+
+    def context_of(self, index: int) -> TriggerContext | None:
+        """The context trigger ``index`` needs (or must not have) nearby, if any."""
+        return self.contexts[index] if index < len(self.contexts) else None
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise TriggerError(f"{path}: cannot load event triggers: {error}") from error
+    if not isinstance(document, dict):
+        raise TriggerError(f"{path}: must be a mapping")
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class EventCues:
+    """Words that qualify an event in its sentence: reporting verbs, modality and truce phase."""
+
+    window: int
+    reporting: tuple[str, ...]
+    modality: tuple[tuple[str, tuple[str, ...]], ...]  # in precedence order
+    phases: tuple[tuple[str, tuple[str, ...]], ...]
+    # Words that make a trigger after them the object or background of another reported event
+    # (an investigation INTO the bombing, a condemnation OF the attack): modality "mentioned".
+    frames: tuple[str, ...] = ()
+    frame_window: int = 6
+
+
+def _word_list(value: object, where: str) -> tuple[str, ...]:
+    if isinstance(value, dict):
+        value = [w for words in value.values() for w in words]
+    if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
+        raise TriggerError(f"{where}: must be a list of words (or language -> list)")
+    return tuple(value)
+
+
+def load_event_cues(path: str | Path) -> EventCues:
+    """The reporting, modality, phase and frame words of a trigger file; errors name the file."""
+    path = Path(path)
+    document = _read(path)
+    modality = document.get("modality", {})
+    phases = document.get("phases", {})
+    if not isinstance(modality, dict) or not isinstance(phases, dict):
+        raise TriggerError(f"{path}: fields 'modality' and 'phases' map a name to a list of words")
+    return EventCues(
+        window=int(document.get("cue_window", 8)),
+        reporting=_word_list(document.get("reporting", []), f"{path}: field 'reporting'"),
+        modality=tuple(
+            (name, _word_list(words, f"{path}: field 'modality.{name}'")) for name, words in modality.items()
+        ),
+        phases=tuple((name, _word_list(words, f"{path}: field 'phases.{name}'")) for name, words in phases.items()),
+        frames=_word_list(document.get("frames", []), f"{path}: field 'frames'"),
+        frame_window=int(document.get("frame_window", 6)),
+    )
+
+
+def load_event_types(path: str | Path) -> list[EventType]:
+    """The event types of a trigger file, every phrase checked to compile before the run starts."""
+    path = Path(path)
+    document = _read(path)
+    if not isinstance(document, dict) or not isinstance(document.get("types"), list):
+        raise TriggerError(f"{path}: field 'types': must be a list")
+    types = []
+    for number, raw in enumerate(document["types"], start=1):
+        if not isinstance(raw, dict) or "type" not in raw:
+            raise TriggerError(f"{path}: type #{number}, field 'type': missing")
+        label = f"{path}: type {raw['type']!r}"
+        terms_raw = raw.get("terms")
+        if not isinstance(terms_raw, dict) or not terms_raw:
+            raise TriggerError(f"{label}, field 'terms': must map a language to a list of terms")
+        phrases: list[Phrase] = []
+        contexts: list[TriggerContext | None] = []
+        for lang, entries in terms_raw.items():
+            if not isinstance(entries, list):
+                raise TriggerError(f"{label}, field 'terms.{lang}': must be a list")
+            for entry in entries:
+                context = None
+                if isinstance(entry, str):
+                    phrase = Phrase((raw["type"], len(phrases)), entry)
+                elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
+                    phrase = Phrase(
+                        (raw["type"], len(phrases)),
+                        entry["text"],
+                        bool(entry.get("strict_hamza")),
+                        entry.get("pos", "noun"),
+                        frozenset(fold(w) for w in entry.get("exclude", ())),
+                        frozenset(entry["proclitics"]) if "proclitics" in entry else None,
+                    )
+                    for kind in ("near", "not_near"):
+                        near = entry.get(kind)
+                        if near is None:
+                            continue
+                        if context is not None:
+                            raise TriggerError(f"{label}, field 'terms.{lang}': one of near / not_near per trigger")
+                        if not isinstance(near, dict) or not isinstance(near.get("within"), int):
+                            raise TriggerError(f"{label}, field 'terms.{lang}': {kind} needs 'within' and 'terms'")
+                        context = TriggerContext(
+                            near["within"], _word_list(near.get("terms"), f"{label}: {kind}"), kind == "not_near"
+                        )
+                else:
+                    raise TriggerError(f"{label}, field 'terms.{lang}': bad term {entry!r}")
+                try:
+                    PhraseMatcher([phrase])
+                except ValueError as error:
+                    raise TriggerError(f"{label}, field 'terms.{lang}': {error}") from error
+                phrases.append(phrase)
+                contexts.append(context)
+        types.append(EventType(raw["type"], str(raw.get("plover", "")), tuple(phrases), tuple(contexts)))
+    return types
