@@ -31,7 +31,7 @@ from apache_beam.metrics.metric import Metrics, MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from evaluation.corpora import ANT as CORPUS
-from pipelines.graph import GraphConfig
+from pipelines.config import GraphConfig
 from pipelines.runners.flink import FlinkJobServer, flink_options
 from pipelines.settings import DEFAULT_RETENTION_SECONDS
 from schemas.records import Article

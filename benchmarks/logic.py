@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from benchmarks.corpus import articles_of, generate_rules, raw_records, read_lines, vocabulary
-from pipelines.graph import GraphConfig
+from pipelines.config import GraphConfig
 from schemas.records import Article
 from transforms.articles import event_time_ms, parse_record
 from transforms.dedup import canonical_url, content_fingerprint

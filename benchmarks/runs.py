@@ -62,7 +62,7 @@ def beam_batch(path: str, count: int, workers: int) -> dict[str, Any]:
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.batch import run_files
-    from pipelines.graph import GraphConfig
+    from pipelines.config import GraphConfig
 
     with tempfile.TemporaryDirectory(prefix="marsad-bench-") as tmp:
         source = Path(tmp, "articles.jsonl")

@@ -13,7 +13,8 @@ import orjson
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.graph import GraphConfig, GraphOutputs, build_graph
+from pipelines.config import GraphConfig
+from pipelines.graph import GraphOutputs, build_graph
 from schemas.records import OUTPUT_KINDS
 from transforms.beam.common import DEAD, METRICS_NAMESPACE
 from transforms.io.files.reader import expand_inputs

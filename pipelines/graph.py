@@ -13,55 +13,15 @@ Modes differ only in the source they feed in and the sinks they attach to ``Grap
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import apache_beam as beam
 
-from pipelines.settings import DEFAULT_RETENTION_SECONDS
-from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, default_seeds_dir
+from pipelines.config import GraphConfig
 from transforms.beam.common import DEAD, count_lost_article
 from transforms.beam.events import ExtractEvents
 from transforms.beam.parse import ParseArticles
 from transforms.beam.prepare import PrepareArticles
 from transforms.beam.stories import AssignStories
-from transforms.event_triggers import EventCues, EventType, load_event_cues, load_event_types
-from transforms.gazetteer import Entry, gazetteer_files, load_gazetteer
-from transforms.rules import Rule, load_rules
-
-
-@dataclass(frozen=True)
-class GraphConfig:
-    """Everything the graph needs besides its source and sinks; loaded (and validated) up front so
-    that a bad rules or gazetteer file stops the job before it reads a single article."""
-
-    rules: tuple[Rule, ...]
-    event_types: tuple[EventType, ...]
-    gazetteer: tuple[Entry, ...]
-    retention_seconds: int = DEFAULT_RETENTION_SECONDS
-    event_cues: EventCues | None = None
-    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES  # larger inputs are dead letters (too_large)
-
-    @classmethod
-    def load(
-        cls,
-        rules_path: str | Path | None = None,
-        triggers_path: str | Path | None = None,
-        gazetteer_dir: str | Path | None = None,
-        retention_seconds: int = DEFAULT_RETENTION_SECONDS,
-        max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
-    ) -> GraphConfig:
-        """The given files, else the seeds' defaults, read and checked now: every mode builds its
-        graph from the same files the same way."""
-        seeds = default_seeds_dir()
-        triggers = triggers_path or seeds / "events" / "triggers.yaml"
-        return cls(
-            rules=tuple(load_rules(rules_path or seeds / "rules" / "default.yaml")),
-            event_types=tuple(load_event_types(triggers)),
-            gazetteer=tuple(load_gazetteer(gazetteer_files(gazetteer_dir or seeds / "gazetteers"))),
-            retention_seconds=retention_seconds,
-            event_cues=load_event_cues(triggers),
-            max_article_bytes=max_article_bytes,
-        )
 
 
 @dataclass

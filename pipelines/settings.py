@@ -10,6 +10,7 @@ must not import ``pipelines``; the output kinds are a record-level fact, in ``sc
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 # --- Kafka -------------------------------------------------------------------------------------
 BOOTSTRAP_ENV = "MARSAD_KAFKA_BOOTSTRAP"
@@ -50,3 +51,8 @@ DEFAULT_CHECKPOINT_MILLIS = 30_000  # Flink streaming jobs, unless --checkpointi
 # --- The report server ---------------------------------------------------------------------------
 DEFAULT_SERVE_HOST = "127.0.0.1"
 DEFAULT_SERVE_PORT = 8700
+
+
+def default_seeds_dir() -> Path:
+    """``seeds/`` of this checkout (the project is installed editable) or MARSAD_SEEDS."""
+    return Path(os.environ.get("MARSAD_SEEDS", Path(__file__).resolve().parent.parent / "seeds"))

@@ -23,7 +23,8 @@ from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOpt
 from apache_beam.runners.runner import PipelineResult, PipelineState
 from apache_beam.transforms.window import FixedWindows
 
-from pipelines.graph import GraphConfig, GraphOutputs, build_graph
+from pipelines.config import GraphConfig
+from pipelines.graph import GraphOutputs, build_graph
 from pipelines.progress import ProgressReporter
 from pipelines.runners.flink import run_on_flink_until_stopped
 from pipelines.settings import (

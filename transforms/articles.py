@@ -4,56 +4,16 @@ here, and no reading: the sources (``transforms/io``) hand over ``RawRecord``s.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import os
-from pathlib import Path
 from typing import Any
 
 import orjson
 
+from schemas.deadletters import dead_letter
 from schemas.records import Article, DeadLetter, RawRecord, stable_article_id
 from transforms.text import detect_lang
 
 BOM = "\ufeff"
-
-
-def dead_letter(reason: str, stage: str, origin: dict[str, Any], raw: bytes | str | None) -> DeadLetter:
-    """A dead letter that keeps the input as it came: as text when it is UTF-8, else base64, so that
-    no rejected input is lost or mangled (reading and parsing both reject with it)."""
-    if isinstance(raw, bytes):
-        try:
-            return DeadLetter(reason=reason, stage=stage, origin=origin, raw=raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            return DeadLetter(
-                reason=reason, stage=stage, origin=origin, raw=None, raw_base64=base64.b64encode(raw).decode("ascii")
-            )
-    return DeadLetter(reason=reason, stage=stage, origin=origin, raw=raw)
-
-
-DEFAULT_MAX_ARTICLE_BYTES = 1_000_000
-RAW_KEPT_CHARS = 2000  # of an oversized input, kept in its dead letter to tell which one it was
-TOO_LARGE = "too_large"
-
-
-def too_large(
-    raw: bytes | str, origin: dict[str, Any], limit: int, stage: str = "read", what: str = "article"
-) -> DeadLetter | None:
-    """A ``too_large`` dead letter when ``raw`` is over ``limit`` bytes (UTF-8), else None. The
-    dead letter keeps the start of the input and records the full size in its origin, so that it
-    stays small enough for any sink."""
-    if len(raw) <= limit // 4:  # no UTF-8 character takes more than 4 bytes: cheap common case
-        return None
-    size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8"))
-    if size <= limit:
-        return None
-    text = raw if isinstance(raw, str) else raw[: RAW_KEPT_CHARS * 4].decode("utf-8", errors="replace")
-    return DeadLetter(
-        reason=f"{TOO_LARGE}: {what} of {size:,} bytes is over the limit of {limit:,} bytes",
-        stage=stage,
-        origin={**origin, "size_bytes": size, "raw_truncated_to_chars": RAW_KEPT_CHARS},
-        raw=text[:RAW_KEPT_CHARS],
-    )
 
 
 def parse_record(record: RawRecord) -> Article | DeadLetter:
@@ -134,8 +94,3 @@ def published_ms(published: str | None) -> int | None:
 def event_time_ms(article: Article) -> int | None:
     """An article's event time: when it was published, so that windows follow the news, not arrival."""
     return published_ms(article.published)
-
-
-def default_seeds_dir() -> Path:
-    """``seeds/`` of this checkout (the project is installed editable) or MARSAD_SEEDS."""
-    return Path(os.environ.get("MARSAD_SEEDS", Path(__file__).resolve().parent.parent / "seeds"))

@@ -16,11 +16,12 @@ from pipelines.settings import (
     DEFAULT_RETENTION_SECONDS,
     DEFAULT_START,
     DEFAULT_WINDOW_SECONDS,
+    default_seeds_dir,
 )
-from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, default_seeds_dir
+from schemas.deadletters import DEFAULT_MAX_ARTICLE_BYTES
 
 if TYPE_CHECKING:  # Beam's import is slow: only when running
-    from pipelines.graph import GraphConfig
+    from pipelines.config import GraphConfig
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -91,16 +92,13 @@ def add_parser(subparsers: Subparsers) -> None:
 def handle(args: argparse.Namespace, beam_args: list[str]) -> int:
     """Load the rules, triggers and gazetteers first (a bad file is a usage error before any job
     starts), then run on files or on the one kafka:// input. ``beam_args``: Beam's own options."""
-    from pipelines.graph import GraphConfig
-    from transforms.event_triggers import TriggerError
-    from transforms.gazetteer import GazetteerError
-    from transforms.rules import RulesError
+    from pipelines.config import CONFIG_ERRORS, GraphConfig
 
     try:
         config = GraphConfig.load(
             args.rules, args.triggers, args.gazetteers, int(args.retention_hours * 3600), args.max_article_bytes
         )
-    except (RulesError, TriggerError, GazetteerError) as error:
+    except CONFIG_ERRORS as error:
         return usage_error(str(error))
     inputs = args.input or [str(default_seeds_dir() / "archive")]
     if any(path.startswith("kafka://") for path in inputs):

@@ -7,8 +7,9 @@ import gzip
 import orjson
 
 from pipelines.cli import main
+from schemas.deadletters import RAW_KEPT_CHARS, too_large
 from schemas.records import ArticleResult, DeadLetter, RawRecord
-from transforms.articles import RAW_KEPT_CHARS, parse_record, too_large
+from transforms.articles import parse_record
 from transforms.io.files.reader import read_file
 from transforms.io.kafka.admin import retention_problem
 from transforms.io.kafka.sink import _Send, _too_large_for_sink

@@ -5,7 +5,8 @@ import orjson
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
-from pipelines.graph import GraphConfig, build_graph
+from pipelines.config import GraphConfig
+from pipelines.graph import build_graph
 from transforms.beam.common import DEAD
 from transforms.io.files.source import ReadArticleFiles
 

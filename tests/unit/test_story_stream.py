@@ -9,7 +9,7 @@ from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from pipelines.graph import GraphConfig
+from pipelines.config import GraphConfig
 from schemas.records import Article
 from transforms.beam.common import SWEPT
 from transforms.beam.stories import StoryClustering

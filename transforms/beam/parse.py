@@ -13,8 +13,9 @@ import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
+from schemas.deadletters import DEFAULT_MAX_ARTICLE_BYTES, too_large
 from schemas.records import DeadLetter, RawRecord
-from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, event_time_ms, parse_record, too_large
+from transforms.articles import event_time_ms, parse_record
 from transforms.beam.common import DEAD, counter
 
 

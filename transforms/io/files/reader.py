@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator
 
 import orjson
 
+from schemas.deadletters import dead_letter
 from schemas.records import DeadLetter, RawRecord
-from transforms.articles import dead_letter
 
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
 JSON_SUFFIXES = (".json",)

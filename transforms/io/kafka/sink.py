@@ -26,8 +26,8 @@ from kafka import KafkaProducer
 from kafka import errors as kafka_errors
 from kafka.errors import KafkaError, MessageSizeTooLargeError
 
+from schemas.deadletters import RAW_KEPT_CHARS, TOO_LARGE
 from schemas.records import ArticleResult, DeadLetter
-from transforms.articles import RAW_KEPT_CHARS, TOO_LARGE
 from transforms.beam.common import METRICS_NAMESPACE
 from transforms.io.kafka.address import KafkaAddress
 from transforms.io.kafka.admin import PartitionPlan, topic_max_bytes

@@ -24,8 +24,8 @@ from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import MAX_TIMESTAMP, Duration, Timestamp
 from kafka import KafkaConsumer, TopicPartition
 
+from schemas.deadletters import DEFAULT_MAX_ARTICLE_BYTES, too_large
 from schemas.records import DeadLetter, RawRecord
-from transforms.articles import DEFAULT_MAX_ARTICLE_BYTES, too_large
 from transforms.beam.common import DEAD, METRICS_NAMESPACE
 from transforms.io.files.source import SplitReadFailures
 from transforms.io.kafka import backpressure, watermark
