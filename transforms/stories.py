@@ -2,15 +2,19 @@
 
 For each article, in arrival order, ``StoryIndex.decide`` says what it is:
 - ``duplicate``: the same folded body, or the same canonical URL, as an article still remembered;
-- ``near_duplicate``: a reprint (MinHash-estimated Jaccard of word 3-shingles >= 0.6, and of the
-  lead's shingles >= 0.4, so that a follow-up repeating a background paragraph is not a reprint);
-- otherwise ``unique``, in an existing story when its content words are close to a member of
-  that story (>= 0.55) AND to the story's first article (>= 0.45), their headlines share a
-  content word, and their leads do not name different weekdays. Requiring the first article
-  too stops chaining: a story cannot drift from one event to the next through intermediate
-  articles; the headline and weekday checks separate template reports of recurring events
-  (Sunday's missile interception, Monday's). Thresholds were set by reading 200 decisions
-  (tests/devsets/README.md).
+- ``near_duplicate``: a reprint: MinHash-estimated Jaccard of word 3-shingles of at least
+  ``Thresholds.near_duplicate`` with a similar lead (``near_duplicate_lead``), so that a follow-up
+  repeating a background paragraph is not a reprint; or at least ``reprint_containment`` of the
+  shorter text's shingles inside the longer one (one outlet's cut or extension of another's copy);
+  texts under ``MIN_SHINGLES`` shingles are never reprints;
+- otherwise ``unique``, in an existing story when its content words are close enough to a member
+  of that story AND to the story's first article, their headlines share a content word, and their
+  leads do not name different weekdays. How close depends on the pair (``Thresholds``: another
+  outlet, the same outlet, the same weekday named, headline-and-lede items). Requiring the first
+  article too stops chaining: a story cannot drift from one event to the next through
+  intermediate articles; the headline and weekday checks separate template reports of recurring
+  events (Sunday's missile interception, Monday's). The thresholds live in ``Thresholds`` alone and
+  were set on the dev split of ``tests/devsets/heldout/pairs.jsonl``.
 
 Candidates come from datasketch's LSH indexes, and only articles within the retention window of
 each other (default 72 h of event time, either direction) are ever compared. ``expire`` forgets
