@@ -1,4 +1,5 @@
-"""The one pipeline graph behind every mode (batch files, Kafka stream, archive replay).
+"""The one pipeline graph behind every mode: batch over files and archives, and the Kafka stream (which
+`marsad replay` feeds archives into, stamped with their publication times).
 
     source (files | Kafka) ─> RawRecords ─ Parse ─ Prepare ─ Stories ─ Events ─> results ─┬─> sinks
                  │                           │        │         │   (article + its story's  │
