@@ -93,6 +93,14 @@ def test_report_page_in_chromium(seed_report, tmp_path):
         assert page.locator("#feed article.alert").count() == 3
         page.locator("#time-clear").click()
 
+        # A range of one minute holds the alerts of that whole minute, whatever their seconds.
+        minute = ceasefire["time"][:16]
+        for field in ("#time-from", "#time-to"):
+            page.locator(field).fill(minute)
+            page.locator(field).dispatch_event("change")
+        assert page.locator('#feed article[data-rule="ceasefire"]').count() == 1
+        page.locator("#time-clear").click()
+
         # An event line opens on the sentence it came from, its trigger marked.
         event = page.locator('article[data-rule="ceasefire"] li.event-line').first
         event.locator("summary").click()

@@ -79,7 +79,8 @@
   }
   function currentFilter() {
     const from = $("time-from").value ? Date.parse($("time-from").value + "Z") : null;
-    const to = $("time-to").value ? Date.parse($("time-to").value + "Z") : null;
+    // The inputs hold minutes: "to 12:59" means through 12:59:59.999, or the range's last minute is lost.
+    const to = $("time-to").value ? Date.parse($("time-to").value + "Z") + 60e3 - 1 : null;
     return { rules: checked("rule-filter"), severities: checked("severity-filter"), outlet: $("outlet-filter").value, from: from, to: to };
   }
   function passes(alert, f) {
