@@ -3,7 +3,7 @@ read and validated before any job starts. No Beam here, so the CLI can refuse a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipelines.settings import DEFAULT_RETENTION_SECONDS, default_seeds_dir
@@ -49,3 +49,8 @@ class GraphConfig:
             event_cues=load_event_cues(triggers),
             max_article_bytes=max_article_bytes,
         )
+
+    def without_main_event(self) -> GraphConfig:
+        """The same graph with the events' main-event step off (``--events-model off``)."""
+        cues = self.event_cues or EventCues(8, (), (), ())
+        return replace(self, event_cues=replace(cues, main_event=False))

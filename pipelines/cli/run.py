@@ -56,6 +56,13 @@ def add_parser(subparsers: Subparsers) -> None:
         help=f"larger inputs become dead letters with reason too_large (default: {DEFAULT_MAX_ARTICLE_BYTES:,})",
     )
     run.add_argument(
+        "--events-model",
+        choices=("on", "off"),
+        default="on",
+        help="the main-event step of event extraction (PLOVER context, framing by an earlier accusation, "
+        "verdict, threat or investigation); off: the frame-window rules alone (README, Events)",
+    )
+    run.add_argument(
         "--runner",
         help="Beam runner: flink (Beam's Flink runner, job server from docker/flink), or any Beam runner name"
         " (default: DirectRunner for files, PrismRunner for kafka:// input)",
@@ -100,6 +107,8 @@ def handle(args: argparse.Namespace, beam_args: list[str]) -> int:
         )
     except CONFIG_ERRORS as error:
         return usage_error(str(error))
+    if getattr(args, "events_model", "on") == "off":
+        config = config.without_main_event()
     inputs = args.input or [str(default_seeds_dir() / "archive")]
     if any(path.startswith("kafka://") for path in inputs):
         return _run_stream(args, inputs, config, beam_args)
