@@ -127,7 +127,7 @@ def run_files(
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     clear_previous_outputs(output_dir)
     pipeline = beam.Pipeline(options=options or PipelineOptions(runner="DirectRunner"))
-    read = pipeline | "ReadFiles" >> ReadArticleFiles(files)
+    read = pipeline | "ReadFiles" >> ReadArticleFiles(files, config.max_article_bytes)
     outputs = build_graph(read.records, read[DEAD], config)
     attach_file_sinks(outputs, output_dir)
     result = pipeline.run()
