@@ -9,9 +9,12 @@ Formats, chosen by file name (an optional ``.gz`` suffix means gzip):
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 import glob
 import gzip
 import os
+import stat
 import zlib
 from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
@@ -53,18 +56,20 @@ def article_format(path: str) -> str | None:
 def expand_inputs(paths: Iterable[str]) -> tuple[list[str], list[str]]:
     """Files named by paths, directories (recursive) and globs: (article files, skipped files).
 
-    A path that matches nothing raises InputError; files in a directory that are not article
-    files are returned as skipped so that the caller can say so.
+    A path that matches nothing, or names a FIFO or a device, raises InputError; files in a
+    directory that are not article files are returned as skipped so that the caller can say so.
+    A file named twice (``a.jsonl ./a.jsonl``, a link to it) is read once; directories are walked
+    and ``**`` matched without following directory links, so a link to ``.`` cannot loop.
     """
     files: list[str] = []
     skipped: list[str] = []
     for path in paths:
-        matches = sorted(glob.glob(path, recursive=True)) if glob.has_magic(path) else [path]
-        if not matches or not all(os.path.exists(m) for m in matches):
+        matches = _glob(path) if glob.has_magic(path) else [path]
+        if not matches or not all(os.path.lexists(m) for m in matches):
             raise InputError(f"input {path!r}: no such file or directory")
         for match in matches:
             if os.path.isdir(match):
-                for root, dirs, names in os.walk(match):
+                for root, dirs, names in os.walk(match):  # does not descend into directory links
                     dirs.sort()
                     for name in sorted(names):
                         full = os.path.join(root, name)
@@ -75,7 +80,56 @@ def expand_inputs(paths: Iterable[str]) -> tuple[list[str], list[str]]:
                 raise InputError(
                     f"input {match!r}: unknown format; expected one of {', '.join(ARTICLE_SUFFIXES)} (optionally .gz)"
                 )
-    return list(dict.fromkeys(files)), skipped
+    unique: dict[str, str] = {}
+    for path in files:
+        _require_regular_file(path)
+        unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values()), skipped
+
+
+def _require_regular_file(path: str) -> None:
+    """A FIFO would block the reader forever and a device never ends: refused before the run."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        raise InputError(f"input {path!r}: cannot read it: {error.strerror}") from error
+    if not stat.S_ISREG(mode):
+        what = (
+            "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+        )
+        raise InputError(f"input {path!r} is {what}, not a regular file: marsad reads article files only")
+
+
+def _glob(pattern: str) -> list[str]:
+    """``glob.glob``, except that ``**`` does not follow directory links (Python's does, and a link
+    to ``.`` or two links to each other never end)."""
+    parts = pattern.split(os.sep)
+    if "**" not in parts:
+        return sorted(glob.glob(pattern))
+    first_magic = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base = os.sep.join(parts[:first_magic]) or ("." if not pattern.startswith(os.sep) else os.sep)
+    wanted = parts[first_magic:]
+    found: list[str] = []
+    for root, dirs, names in os.walk(base):  # followlinks=False: a linked directory is a name, not a walk
+        dirs.sort()
+        for name in sorted(dirs) + sorted(names):
+            full = os.path.join(root, name)
+            relative = os.path.relpath(full, base).split(os.sep)
+            if _matches(tuple(relative), tuple(wanted)):
+                found.append(full if parts[:first_magic] else os.path.relpath(full, "."))
+    return sorted(found)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matches(parts: tuple[str, ...], patterns: tuple[str, ...]) -> bool:
+    if not patterns:
+        return not parts
+    head = patterns[0]
+    if head == "**":  # zero or more directories
+        return any(_matches(parts[skip:], patterns[1:]) for skip in range(len(parts) + 1))
+    if not parts or (parts[0].startswith(".") and not head.startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(parts[0], head) and _matches(parts[1:], patterns[1:])
 
 
 def read_file(path: str, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> Iterator[RawRecord | DeadLetter]:
