@@ -39,26 +39,41 @@ class FolderFollower:
         self._offsets: dict[Path, int] = {}
         self.bad_lines = 0
         self._summary_mtime: float | None = None
+        self._manifest: set[str] | None = None  # the files a batch run wrote, from its summary.json
+        self._ignored: set[Path] = set()
 
     def poll(self) -> int:
-        """Reads what is new; returns the number of records added."""
+        """Reads what is new; returns the number of records added. A batch run's folder is read by
+        its manifest (``files`` in summary.json): a stray ``alerts-*.jsonl`` is not its output."""
+        self._read_summary()
         added = 0
         for kind in READ_ORDER:
             for path in sorted(self.directory.glob(f"{kind}-*.jsonl")):
+                if self._manifest is not None and path.name not in self._manifest:
+                    if path not in self._ignored:
+                        self._ignored.add(path)
+                        log.warning("%s: not in summary.json's list of the run's files, not read", path)
+                    continue
                 added += self._read_new_lines(kind, path)
-        summary = self.directory / "summary.json"
-        if summary.exists() and summary.stat().st_mtime != self._summary_mtime:
-            self._summary_mtime = summary.stat().st_mtime
-            try:
-                counts = orjson.loads(summary.read_bytes())
-            except orjson.JSONDecodeError:
-                counts = None
-            if isinstance(counts, dict) and all(type(counts.get(k)) is int for k in SUMMARY_COUNTS):
-                self.model.set_summary(counts)
-            else:
-                self.model.count_problem("summary", "summary.json is not a run's summary: records counted instead")
-                log.warning("%s is not a run's summary: counting the records instead", summary)
         return added
+
+    def _read_summary(self) -> None:
+        summary = self.directory / "summary.json"
+        if not summary.exists() or summary.stat().st_mtime == self._summary_mtime:
+            return
+        self._summary_mtime = summary.stat().st_mtime
+        try:
+            counts = orjson.loads(summary.read_bytes())
+        except orjson.JSONDecodeError:
+            counts = None
+        if isinstance(counts, dict) and all(type(counts.get(k)) is int for k in SUMMARY_COUNTS):
+            files = counts.pop("files", None)
+            if isinstance(files, list) and all(isinstance(name, str) for name in files):
+                self._manifest = set(files)
+            self.model.set_summary(counts)
+        else:
+            self.model.count_problem("summary", "summary.json is not a run's summary: records counted instead")
+            log.warning("%s is not a run's summary: counting the records instead", summary)
 
     def _read_new_lines(self, kind: str, path: Path) -> int:
         offset = self._offsets.get(path, 0)
