@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 
 from evaluation.pytest_plugin import chromium_page
 from pipelines.cli import main
@@ -66,7 +66,8 @@ def hostile_page(tmp_path: Path, texts: list[str]) -> tuple[Path, dict]:
     return path, orjson.loads(orjson.dumps(snapshot))
 
 
-@settings(max_examples=1, deadline=None, database=None)
+# One Chromium run, no shrinking (each try starts a browser): the bulk is in test_page_escaping.py.
+@settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate])
 @given(st_texts=hostile_text.filter(bool).map(lambda t: [t, "<!--<script>", "</script><!--", "\u202e\x00&amp;"]))
 def test_hostile_strings_round_trip_and_rule_ids_are_only_data(tmp_path_factory, st_texts):
     path, snapshot = hostile_page(tmp_path_factory.mktemp("hostile"), st_texts)
