@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from transforms.matcher import Phrase, PhraseMatcher
+from transforms.safe_yaml import YamlError, load_yaml
 from transforms.text import fold
 
 
@@ -46,9 +45,9 @@ class EventType:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise TriggerError(f"{path}: cannot load event triggers: {error}") from error
+        document = load_yaml(path, "event triggers")
+    except YamlError as error:
+        raise TriggerError(str(error)) from None
     if not isinstance(document, dict):
         raise TriggerError(f"{path}: must be a mapping")
     return document

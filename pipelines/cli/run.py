@@ -119,6 +119,7 @@ def _run_files(args: argparse.Namespace, inputs: list[str], config: GraphConfig,
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.batch import run_files
+    from pipelines.outputs import OutputError
     from pipelines.runners import RunnerSetupError, choose_runner
     from transforms.io.files.reader import InputError
 
@@ -129,7 +130,7 @@ def _run_files(args: argparse.Namespace, inputs: list[str], config: GraphConfig,
     with chosen:
         try:
             summary = run_files(inputs, args.output, config, PipelineOptions(chosen.options))
-        except InputError as error:
+        except (InputError, OutputError) as error:
             return usage_error(str(error))
         print(summary.describe())
         print(f"outputs in {args.output}/ (articles*, alerts*, events*, deadletter*.jsonl, summary.json)")
