@@ -129,3 +129,12 @@ def test_a_state_from_another_history_is_rebuilt_from() -> None:
     assert other["generation"].read().counter == state["generation"].read().counter
     # Back in the first worker (same step, same cache) with the other history's state: b is unknown.
     assert run(dofn, other, "copy", TEXT, 2) == ("unique", None)
+
+
+def test_where_state_is_never_restored_the_worker_index_is_trusted() -> None:
+    """Prism 2.77 runs one key's bundles in two copies whose states diverge (each sees only its own
+    writes): there, where no restore can happen, the worker's index holds what both decided."""
+    dofn = _StoryDoFn(72 * HOUR, DEFAULT_THRESHOLDS, check_worker_index=False)
+    first, second = new_state(), new_state()
+    run(dofn, first, "a", TEXT, 0)
+    assert run(dofn, second, "copy", TEXT, 1) == ("duplicate", "a")  # the other copy's state lacks a

@@ -49,9 +49,12 @@ class WorkerIndexCache:
     Why per process and not per DoFn copy checked against the state: Prism 2.77 was seen to hand
     a stateful step's bundles for the same key to two copies at once with the same state, and
     each then decided without the other's articles (pairs of identical articles both
-    ``unique``). The slot's index is used only while its generation is the state's: a state
-    restored from a checkpoint or savepoint (a TaskManager failover under a worker that outlived
-    it) is older than the cache, and the index is rebuilt from its log.
+    ``unique``; with a generation check, each copy saw only its own writes in the state: they
+    alternate, one history each). So on runners that never restore state under a living worker
+    (Prism, the DirectRunner: state dies with the process) the slot's index is trusted. Where
+    state is restored (Flink: a TaskManager failover under a worker that outlived it, a
+    savepoint) the slot's index is used only while its generation is the state's: a restored
+    state is older than the cache, and the index is rebuilt from its log.
     """
 
     def __init__(self) -> None:
@@ -93,17 +96,22 @@ class _StoryDoFn(beam.DoFn):
     SWEEP = TimerSpec("sweep", TimeDomain.WATERMARK)
 
     def __init__(
-        self, retention_seconds: int, thresholds: Thresholds, allowed_lateness_seconds: int | None = None
+        self,
+        retention_seconds: int,
+        thresholds: Thresholds,
+        allowed_lateness_seconds: int | None = None,
+        check_worker_index: bool = True,
     ) -> None:
         self._retention = retention_seconds
         self._schedule = story_log.SweepSchedule.for_retention(retention_seconds, allowed_lateness_seconds)
         self._thresholds = thresholds
         self._step_id = uuid.uuid4().hex  # the same in every copy of this step in a worker
+        self._check = check_worker_index
 
     def _index_for(self, slot: IndexSlot, log: Any, swept_until: float, generation: Any) -> StoryIndex:
         """The worker's index when it is the state's (same generation), else rebuilt from the log."""
         stored = generation.read()
-        if slot.index is None or not story_log.cache_matches(slot.generation, stored):
+        if slot.index is None or (self._check and not story_log.cache_matches(slot.generation, stored)):
             if slot.index is not None:
                 counter("story_index_rebuilt").inc()  # a restored (or otherwise diverged) state
             slot.index = story_log.rebuild(log.read(), self._retention, self._thresholds, swept_until)
@@ -219,9 +227,13 @@ class AssignStories(beam.PTransform):
     question about everything seen: its cost per article bounds the whole job's throughput
     (measured by ``python -m benchmarks``: LSH lookups and inserts, well under a millisecond)."""
 
-    def __init__(self, retention_seconds: int, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+    def __init__(
+        self, retention_seconds: int, thresholds: Thresholds = DEFAULT_THRESHOLDS, check_worker_index: bool = True
+    ) -> None:
+        """``check_worker_index``: False only on runners that never restore state under a living
+        worker (Prism, the DirectRunner); see ``_StoryDoFn``."""
         super().__init__()
-        self._stories = _StoryDoFn(retention_seconds, thresholds)
+        self._stories = _StoryDoFn(retention_seconds, thresholds, check_worker_index=check_worker_index)
 
     def expand(self, keyed: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         """Applies the story DoFn with its dead-letter and sweep outputs."""
