@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
 from apache_beam.utils.timestamp import Timestamp
 
 from schemas.records import Article
@@ -138,3 +139,27 @@ def test_where_state_is_never_restored_the_worker_index_is_trusted() -> None:
     first, second = new_state(), new_state()
     run(dofn, first, "a", TEXT, 0)
     assert run(dofn, second, "copy", TEXT, 1) == ("duplicate", "a")  # the other copy's state lacks a
+
+
+def test_a_failed_rebuild_leaves_no_half_built_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild that raises fails the bundle (the runner retries it) and keeps no partial index:
+    the next attempt rebuilds again from the state."""
+    dofn = _StoryDoFn(72 * HOUR, DEFAULT_THRESHOLDS)
+    state = new_state()
+    run(dofn, state, "a", TEXT, 0)
+    checkpoint = copy.deepcopy(state)
+    run(dofn, state, "b", OTHER, 1)
+    slot = WORKER_INDEXES.slot(dofn._step_id)
+    before = (slot.index, slot.generation)
+    real = story_log.rebuild
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("The given key already exists")
+
+    monkeypatch.setattr(story_log, "rebuild", broken)
+    with pytest.raises(ValueError):  # the bundle fails
+        run(dofn, checkpoint, "c", OTHER + " وأضاف.", 2)
+    assert (slot.index, slot.generation) == before  # nothing half-built was kept
+    monkeypatch.setattr(story_log, "rebuild", real)
+    assert run(dofn, checkpoint, "copy", TEXT, 2) == ("duplicate", "a")
+    assert logged_ids(checkpoint) == ["a", "copy"]
