@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -173,6 +174,8 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
     stopped_by = None
     with chosen:
         try:
+            # Only Flink restores state from checkpoints (see GraphConfig.state_restorable).
+            config = dataclasses.replace(config, state_restorable=chosen.flink_master is not None)
             pipeline, plans = build_stream_pipeline(source, output, config, settings, options)
         except (KafkaError, RuntimeError, ValueError) as error:
             return usage_error(f"cannot start reading {inputs[0]}: {type(error).__name__}: {error}")
