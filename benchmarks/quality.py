@@ -28,9 +28,14 @@ from evaluation.quality import (
     Tally,
     alert_quality,
     event_quality,
+    plover_events,
     plover_protest,
 )
 
+RULES_HEADER = (
+    "| corpus | what | positives | marsad P / R / F1 | rules alone (--events-model off) | naive P / R / F1 |\n"
+    "|---|---|---|---|---|---|"
+)
 CORPUS_NAMES = {"ant": "ant 2018", "snn": "saudinewsnet 2015", "aj": "aljazeera 2023-25"}
 
 
@@ -50,7 +55,9 @@ def _rows(report: dict[str, dict[str, dict[str, Tally]]], labels: Iterable[str])
         for label in labels:
             m, n = report["marsad"][scope][label], report["naive"][scope][label]
             support = m.tp + m.fn
-            lines.append(f"| {CORPUS_NAMES.get(scope, 'all corpora')} | {label} | {support} | {_prf(m)} | {_prf(n)} |")
+            today = f" {_prf(report['rules'][scope][label])} |" if "rules" in report else ""
+            where = CORPUS_NAMES.get(scope, "all corpora")
+            lines.append(f"| {where} | {label} | {support} | {_prf(m)} |{today} {_prf(n)} |")
     return lines
 
 
@@ -77,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{kind} {rule} {key}")
     if "events" in wanted:
         report = event_quality(args.split)
-        print(f"\n## Events a sentence reports ({args.split} split)\n\n{header}")
+        print(f"\n## Events a sentence reports ({args.split} split)\n\n{RULES_HEADER}")
         print("\n".join(_rows(report, EVENT_TYPES)))
         figures["events"] = _figures(report)
         if args.errors == "events":
@@ -86,14 +93,27 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"{kind} {event_type} {key}")
     if "protest" in wanted and PLOVER_PROTEST.exists():
         tallies = plover_protest(args.split)
-        m, n = tallies["marsad"], tallies["naive"]
+        m, r, n = tallies["marsad"], tallies["rules"], tallies["naive"]
         print(f"\n## PLOVER PROTEST, panel-labelled sentences ({args.split} split)\n")
-        print("| positives | marsad P / R / F1 | naive P / R / F1 |\n|---|---|---|")
-        print(f"| {m.tp + m.fn} | {_prf(m)} | {_prf(n)} |")
+        print("| positives | marsad P / R / F1 | rules alone (--events-model off) | naive P / R / F1 |")
+        print("|---|---|---|---|")
+        print(f"| {m.tp + m.fn} | {_prf(m)} | {_prf(r)} | {_prf(n)} |")
         figures["protest"] = {k: t.figures() for k, t in tallies.items()}
         if args.errors == "protest":
             for kind, key in m.errors:
                 print(f"{kind} {key}")
+    if "events" in wanted:
+        codebook = plover_events(args.split)
+        if codebook:
+            print(f"\n## PLOVER codebook sentences, plover_events.jsonl ({args.split} split)\n\n{RULES_HEADER}")
+            tallies = codebook["tallies"]
+            for plover_type, m in tallies["marsad"].items():
+                r, n = tallies["rules"][plover_type], tallies["naive"][plover_type]
+                print(f"| all corpora | {plover_type} | {m.tp + m.fn} | {_prf(m)} | {_prf(r)} | {_prf(n)} |")
+            right, total = codebook["assault_modes"]
+            print(f"\nASSAULT modes right on {right} of {total} true ASSAULT sentences")
+            figures["plover_events"] = {s: {k: t.figures() for k, t in v.items()} for s, v in tallies.items()}
+            figures["assault_modes"] = {"right": right, "total": total}
     if "pairs" in wanted and (HELDOUT_DIR / "pairs.jsonl").exists():
         from benchmarks.pair_quality import print_pairs
         from evaluation.pairs import pair_quality

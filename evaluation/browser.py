@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = Path(os.environ.get("MARSAD_CHROMIUM", "/usr/bin/chromium"))
 # Without the background-networking flags Chromium keeps trying hosts this machine cannot reach.
@@ -37,3 +39,17 @@ def free_port(ports: range = SERVE_PORTS) -> int:
                 continue
             return port
     raise RuntimeError(f"no free port in {ports.start}-{ports.stop - 1}")
+
+
+def wait_in_page(page: Any, expression: str, timeout: float) -> None:
+    """Poll a JavaScript expression from Python until it is truthy, or raise TimeoutError.
+
+    Playwright's own ``wait_for_function`` polls inside the page with ``eval``, which the page's
+    Content-Security-Policy (no 'unsafe-eval', rightly) refuses; ``page.evaluate`` is not subject
+    to it."""
+    deadline = time.monotonic() + timeout
+    guarded = f"(() => {{ try {{ return !!({expression}); }} catch (error) {{ return false; }} }})()"
+    while not page.evaluate(guarded):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true after {timeout:g} s in the page: {expression}")
+        time.sleep(0.1)

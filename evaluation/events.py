@@ -36,12 +36,13 @@ def load_sentences(corpus: Path = ANT) -> list[tuple[str, set[str]]]:
     return [(bodies[e["id"]][e["start"] : e["end"]], set(e["labels"])) for e in entries]
 
 
-def extractor() -> EventExtractor:
-    """The extractor as the pipeline builds it from the seed triggers and gazetteers."""
+def extractor(main_event: bool = True) -> EventExtractor:
+    """The extractor as the pipeline builds it from the seed triggers and gazetteers
+    (``main_event=False``: today's rules alone, as ``--events-model off`` runs it)."""
     seeds = ROOT / "seeds"
     triggers = seeds / "events" / "triggers.yaml"
     gazetteer = Gazetteer(load_gazetteer(gazetteer_files(seeds / "gazetteers")))
-    return EventExtractor(load_event_types(triggers), gazetteer, load_event_cues(triggers))
+    return EventExtractor(load_event_types(triggers), gazetteer, load_event_cues(triggers), main_event)
 
 
 def predict(extract: EventExtractor, sentence: str) -> set[str]:

@@ -18,7 +18,7 @@ from evaluation.alerts import marsad_predictor, naive_predict
 from evaluation.corpora import HELDOUT_DIR, PLOVER_PROTEST, corpus_of, load_articles, read_jsonl
 from evaluation.events import extractor
 from evaluation.heldout import split_of
-from schemas.records import Article
+from schemas.records import Article, Event
 from transforms.events import EventExtractor
 from transforms.text import NormalizedText, fold
 
@@ -107,10 +107,16 @@ def alert_quality(split: str) -> dict[str, dict[str, dict[str, Tally]]]:
     return report
 
 
-def reported_types(extract: EventExtractor, sentence: str) -> set[str]:
+def reported_events(extract: EventExtractor, sentence: str, published: str | None = None) -> list[Event]:
+    """The events the extractor codes as reported occurrences in one sentence (PLOVER's: not
+    planned, proposed, negated, named as background, historical or hypothetical)."""
+    article = Article("sentence", None, None, published, "", sentence, "ar")
+    return [e for e in extract.extract(article, NormalizedText(sentence)) if e.is_reported]
+
+
+def reported_types(extract: EventExtractor, sentence: str, published: str | None = None) -> set[str]:
     """Event types the extractor codes as reported occurrences in one sentence."""
-    article = Article("sentence", None, None, None, "", sentence, "ar")
-    return {e.type for e in extract.extract(article, NormalizedText(sentence)) if e.modality == "reported"}
+    return {e.type for e in reported_events(extract, sentence, published)}
 
 
 def naive_types(sentence: str) -> set[str]:
@@ -123,16 +129,19 @@ def event_quality(split: str) -> dict[str, dict[str, dict[str, Tally]]]:
     """{system: {corpus|all: {event type: Tally}}} on the held-out event sentences."""
     labelled = [row for row in read_jsonl(HELDOUT_DIR / "events.jsonl") if split in ("all", row["split"])]
     records = load_articles({row["id"] for row in labelled})
-    extract = extractor()
-    systems: dict[str, Callable[[str], set[str]]] = {
-        "marsad": lambda s: reported_types(extract, s), "naive": naive_types
-    }  # fmt: skip
+    extract, rules = extractor(), extractor(main_event=False)
+    systems: dict[str, Callable[[str, str | None], set[str]]] = {
+        "marsad": lambda s, p: reported_types(extract, s, p),
+        "rules": lambda s, p: reported_types(rules, s, p),
+        "naive": lambda s, p: naive_types(s),
+    }
     report: dict[str, dict[str, dict[str, Tally]]] = {}
     for name, predict in systems.items():
         tallies: dict[str, dict[str, Tally]] = {}
         for row in labelled:
-            sentence = records[row["id"]]["body"][row["start"] : row["end"]]
-            predicted, gold = predict(sentence), set(row["labels"])
+            record = records[row["id"]]
+            sentence = record["body"][row["start"] : row["end"]]
+            predicted, gold = predict(sentence, record.get("published")), set(row["labels"])
             for scope in ("all", corpus_of(row["id"])):
                 by_type = tallies.setdefault(scope, {t: Tally() for t in EVENT_TYPES})
                 for event_type in EVENT_TYPES:
@@ -144,13 +153,60 @@ def event_quality(split: str) -> dict[str, dict[str, dict[str, Tally]]]:
 def plover_protest(split: str) -> dict[str, Tally]:
     """PROTEST on the PLOVER panel sentences: ``yes`` positive, both kinds of ``no`` negative,
     ``ambiguous`` left out (the set's README)."""
-    extract = extractor()
-    tallies = {"marsad": Tally(), "naive": Tally()}
+    extract, rules = extractor(), extractor(main_event=False)
+    tallies = {"marsad": Tally(), "rules": Tally(), "naive": Tally()}
     for line in PLOVER_PROTEST.read_bytes().splitlines():
         row = orjson.loads(line)
         if row["label"] == "ambiguous" or split not in ("all", split_of(row["id"])):
             continue
         gold = row["label"] == "yes"
         tallies["marsad"].add("protest" in reported_types(extract, row["text"]), gold, row["id"])
+        tallies["rules"].add("protest" in reported_types(rules, row["text"]), gold, row["id"])
         tallies["naive"].add("protest" in naive_types(row["text"]), gold, row["id"])
     return tallies
+
+
+PLOVER_EVENTS = HELDOUT_DIR / "plover_events.jsonl"
+PLOVER_TYPES = ("ASSAULT", "PROTEST", "COERCE")
+NAIVE_PLOVER = {"ASSAULT": "attack", "PROTEST": "protest"}
+NAIVE_COERCE = r"اعتقال|اعتقل|احتجاز|حظر التجول|ترحيل"
+
+
+def plover_events(split: str) -> dict[str, Any]:
+    """The codebook-labelled sentence set (``plover_events.jsonl``: id, field, start, end, split,
+    events [{type, mode}], mentions [{type, context}]): per PLOVER type P/R/F1 of the reported
+    events for marsad, today's rules and the naive list, and ASSAULT modes right on the sentences
+    whose gold has an ASSAULT (a sentence counts right when marsad's reported ASSAULT has a gold mode)."""
+    if not PLOVER_EVENTS.exists():
+        return {}
+    labelled = [row for row in read_jsonl(PLOVER_EVENTS) if split in ("all", row["split"])]
+    records = load_articles({row["id"] for row in labelled})
+    extract, rules = extractor(), extractor(main_event=False)
+    tallies = {system: {t: Tally() for t in PLOVER_TYPES} for system in ("marsad", "rules", "naive")}
+    modes_right = modes_total = 0
+    for row in labelled:
+        record = records[row["id"]]
+        text = (record.get(row.get("field", "body")) or "")[row["start"] : row["end"]]
+        key = f"{row['id']}:{row['start']}"
+        gold = {e["type"] for e in row["events"]}
+        predicted = {}
+        for system, extract_with in (("marsad", extract), ("rules", rules)):
+            events = reported_events(extract_with, text, record.get("published"))
+            predicted[system] = events
+            for plover_type in PLOVER_TYPES:
+                found = any(e.plover == plover_type for e in events)
+                tallies[system][plover_type].add(found, plover_type in gold, key)
+        naive = naive_types(text)
+        for plover_type in PLOVER_TYPES:
+            found = (
+                NAIVE_PLOVER.get(plover_type) in naive
+                if plover_type in NAIVE_PLOVER
+                else bool(re.search(NAIVE_COERCE, fold(text)))
+            )
+            tallies["naive"][plover_type].add(found, plover_type in gold, key)
+        if "ASSAULT" in gold:
+            modes_total += 1
+            gold_modes = {e.get("mode") for e in row["events"] if e["type"] == "ASSAULT"}
+            ours = {e.mode for e in predicted["marsad"] if e.plover == "ASSAULT"}
+            modes_right += bool(ours & gold_modes)
+    return {"tallies": tallies, "assault_modes": (modes_right, modes_total)}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -15,6 +16,14 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.config import GraphConfig
 from pipelines.graph import GraphOutputs, build_graph
+from pipelines.outputs import (
+    STAGING_PREFIX,
+    SUMMARY_FILE,
+    OutputError,
+    check_output_dir,
+    split_own_outputs,
+    swap_in,
+)
 from schemas.records import OUTPUT_KINDS
 from transforms.beam.common import DEAD, METRICS_NAMESPACE
 from transforms.io.files.reader import expand_inputs
@@ -64,9 +73,11 @@ class RunSummary:
         ]
         return "\n".join(lines)
 
-    def to_json(self) -> bytes:
-        """``summary.json``: the counts and the verdict."""
-        return orjson.dumps({**asdict(self), "reconciled": self.reconciled}, option=orjson.OPT_INDENT_2)
+    def to_json(self, files: list[str] | None = None) -> bytes:
+        """``summary.json``: the counts, the verdict and (``files``) the run's manifest: the files it
+        wrote, which the next run replaces and ``marsad report`` reads (and no others)."""
+        manifest = {"files": files} if files is not None else {}
+        return orjson.dumps({**asdict(self), "reconciled": self.reconciled, **manifest}, option=orjson.OPT_INDENT_2)
 
 
 def attach_file_sinks(outputs: GraphOutputs, output_dir: str) -> None:
@@ -75,13 +86,6 @@ def attach_file_sinks(outputs: GraphOutputs, output_dir: str) -> None:
         OUTPUT_KINDS, (outputs.articles, outputs.alerts, outputs.events, outputs.dead_letters), strict=True
     ):
         pcollection | f"Write_{kind}" >> WriteJsonLines(os.path.join(output_dir, kind))
-
-
-def clear_previous_outputs(output_dir: str) -> None:
-    """Remove shards of an earlier run: stale shards would mix two runs' results."""
-    for kind in OUTPUT_KINDS:
-        for path in glob.glob(os.path.join(glob.escape(output_dir), f"{kind}-*-of-*.jsonl")):
-            os.remove(path)
 
 
 def summary_from_metrics(result: beam.runners.runner.PipelineResult) -> RunSummary:
@@ -119,19 +123,56 @@ def run_files(
     config: GraphConfig,
     options: PipelineOptions | None = None,
 ) -> RunSummary:
-    """Read ``inputs``, write the outputs and ``summary.json`` to ``output_dir``, replacing an
-    earlier run's shards; DirectRunner unless ``options`` say otherwise."""
+    """Read ``inputs``, write the outputs and ``summary.json`` to ``output_dir``; DirectRunner unless
+    ``options`` say otherwise.
+
+    The run writes into a staging folder beside ``output_dir`` and moves its files in only once it
+    has succeeded, replacing the files the previous run listed in its ``summary.json`` (and nothing
+    else: a stream job's window files stay). On any failure the previous outputs are untouched and
+    the staging folder is removed. OutputError: ``output_dir`` cannot be written."""
+    target = check_output_dir(output_dir)
     files, skipped = expand_inputs(inputs)
+    files, own = split_own_outputs(files, target)
     for path in skipped:
         log.warning("skipping %s: not an article file (.jsonl, .json, .txt, optionally .gz)", path)
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
-    clear_previous_outputs(output_dir)
-    pipeline = beam.Pipeline(options=options or PipelineOptions(runner="DirectRunner"))
-    read = pipeline | "ReadFiles" >> ReadArticleFiles(files)
-    outputs = build_graph(read.records, read[DEAD], config)
-    attach_file_sinks(outputs, output_dir)
-    result = pipeline.run()
-    result.wait_until_finish()
-    summary = summary_from_metrics(result)
-    Path(output_dir, "summary.json").write_bytes(summary.to_json())
+    for path in own:
+        log.warning("skipping %s: an output of marsad in the --output folder, not an input", path)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{target.name}-", dir=target.parent))
+    except OSError as error:
+        raise OutputError(f"--output {output_dir}: cannot write there: {error.strerror or error}") from error
+    try:
+        pipeline = beam.Pipeline(options=options or PipelineOptions(runner="DirectRunner"))
+        read = pipeline | "ReadFiles" >> ReadArticleFiles(files, config.max_article_bytes)
+        outputs = build_graph(read.records, read[DEAD], config)
+        attach_file_sinks(outputs, str(staging))
+        result = pipeline.run()
+        result.wait_until_finish()
+        summary = summary_from_metrics(result)
+        written = sorted(p.name for p in staging.iterdir() if p.is_file())
+        (staging / SUMMARY_FILE).write_bytes(summary.to_json(files=written))
+        swap_in(staging, target, [*written, SUMMARY_FILE])
+    except Exception as error:
+        cause = _os_error(error)
+        if cause is None:
+            raise
+        message = f"--output {output_dir}: writing the outputs failed ({cause}); the previous outputs are kept"
+        raise OutputError(message) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return summary
+
+
+def _os_error(error: BaseException) -> str | None:
+    """A disk that is full or read-only, even when Beam re-raised it as its own error."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, OSError):
+            return seen.strerror or str(seen)
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)
+    for marker in ("No space left on device", "Read-only file system", "Permission denied", "Disk quota exceeded"):
+        if marker in text:
+            return marker
+    return None

@@ -3,7 +3,7 @@ read and validated before any job starts. No Beam here, so the CLI can refuse a 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pipelines.settings import DEFAULT_RETENTION_SECONDS, default_seeds_dir
@@ -27,6 +27,12 @@ class GraphConfig:
     retention_seconds: int = DEFAULT_RETENTION_SECONDS
     event_cues: EventCues | None = None
     max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES  # larger inputs are dead letters (too_large)
+    # Whether the runner can restore the story state under a worker that lives on (Flink: a
+    # TaskManager failover, a savepoint): then the worker's story index is checked against the
+    # state on every element. Prism and the DirectRunner keep state in memory, in a process that
+    # dies with the worker, and Prism 2.77 runs one key's bundles in two copies with diverging
+    # state: there the worker's index is the one truth (transforms/beam/stories.py).
+    state_restorable: bool = True
 
     @classmethod
     def load(
@@ -49,3 +55,8 @@ class GraphConfig:
             event_cues=load_event_cues(triggers),
             max_article_bytes=max_article_bytes,
         )
+
+    def without_main_event(self) -> GraphConfig:
+        """The same graph with the events' main-event step off (``--events-model off``)."""
+        cues = self.event_cues or EventCues(8, (), (), ())
+        return replace(self, event_cues=replace(cues, main_event=False))

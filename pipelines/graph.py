@@ -46,7 +46,9 @@ def build_graph(
     """Apply marsad's stages to a PCollection of RawRecords."""
     parsed = records | "Parse" >> ParseArticles(config.max_article_bytes)
     prepared = parsed.articles | "Prepare" >> PrepareArticles(config.rules)
-    decided = prepared.keyed | "Stories" >> AssignStories(config.retention_seconds)
+    decided = prepared.keyed | "Stories" >> AssignStories(
+        config.retention_seconds, check_worker_index=config.state_restorable
+    )
     results = decided.decided | "Events" >> ExtractEvents(config.event_types, config.gazetteer, config.event_cues)
     lost = (
         (source_dead_letters, parsed[DEAD], prepared[DEAD], decided[DEAD])

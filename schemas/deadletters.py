@@ -38,7 +38,16 @@ def too_large(
     size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8"))
     if size <= limit:
         return None
-    text = raw if isinstance(raw, str) else raw[: RAW_KEPT_CHARS * 4].decode("utf-8", errors="replace")
+    return too_large_from_head(raw, size, origin, limit, stage, what)
+
+
+def too_large_from_head(
+    head: bytes | str, size: int, origin: dict[str, Any], limit: int, stage: str = "read", what: str = "article"
+) -> DeadLetter:
+    """The ``too_large`` dead letter of an input of ``size`` bytes of which only ``head`` (its start,
+    at least ``RAW_KEPT_CHARS`` characters when it has them) was kept: a reader that stops buffering
+    at the limit makes the same dead letter as a check of the whole input."""
+    text = head if isinstance(head, str) else head[: RAW_KEPT_CHARS * 4].decode("utf-8", errors="replace")
     return DeadLetter(
         reason=f"{TOO_LARGE}: {what} of {size:,} bytes is over the limit of {limit:,} bytes",
         stage=stage,

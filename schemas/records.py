@@ -298,6 +298,15 @@ class Event(_JsonRecord):
     phase: str | None = None
     speaker: Mention | None = None
     confidence: float = 0.5
+    # PLOVER's "how" (ASSAULT: firearms, explosives ...; PROTEST: demo, riot ...), where it has one
+    mode: str | None = None
+    # PLOVER's historical | future | hypothetical; None: told as happening (README, "Events")
+    context: str | None = None
+
+    @property
+    def is_reported(self) -> bool:
+        """What PLOVER codes: an occurrence the sentence reports, not planned, historical or named."""
+        return self.modality == "reported" and self.context is None
 
     def to_dict(self) -> dict[str, Any]:
         """The event's JSON form, with nested spans, mentions and time."""
@@ -316,6 +325,8 @@ class Event(_JsonRecord):
             "time": self.time.to_dict() if self.time else None,
             "sentence": self.sentence.to_dict(),
             "confidence": self.confidence,
+            "mode": self.mode,
+            "context": self.context,
         }
 
     @classmethod
@@ -336,6 +347,8 @@ class Event(_JsonRecord):
             phase=data.get("phase"),
             speaker=Mention.from_dict(data["speaker"]) if data.get("speaker") else None,
             confidence=data.get("confidence", 0.5),
+            mode=data.get("mode"),
+            context=data.get("context"),
         )
 
 

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from transforms.matcher import Phrase, PhraseMatcher
+from transforms.safe_yaml import YamlError, load_yaml
 from transforms.text import fold
 
 
@@ -46,9 +45,9 @@ class EventType:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise TriggerError(f"{path}: cannot load event triggers: {error}") from error
+        document = load_yaml(path, "event triggers")
+    except YamlError as error:
+        raise TriggerError(str(error)) from None
     if not isinstance(document, dict):
         raise TriggerError(f"{path}: must be a mapping")
     return document
@@ -66,6 +65,12 @@ class EventCues:
     # (an investigation INTO the bombing, a condemnation OF the attack): modality "mentioned".
     frames: tuple[str, ...] = ()
     frame_window: int = 6
+    # PLOVER modes per event type, most specific first: (mode, phrases whose payload is unused).
+    modes: tuple[tuple[str, tuple[tuple[str, tuple[Phrase, ...]], ...]], ...] = ()
+    default_modes: tuple[tuple[str, str], ...] = ()  # event type -> mode when no mode word is found
+    # PLOVER contexts: name -> words ("historical", "hypothetical"; "since" cancels an old year).
+    contexts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    main_event: bool = True  # False: --events-model off, the frame-window rules alone
 
 
 def _word_list(value: object, where: str) -> tuple[str, ...]:
@@ -76,6 +81,46 @@ def _word_list(value: object, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _phrase_list(value: object, where: str) -> tuple[Phrase, ...]:
+    """Mode words: plain strings or ``{text, pos}`` (a verb lemma matching all its forms)."""
+    if not isinstance(value, list):
+        raise TriggerError(f"{where}: must be a list of words")
+    phrases = []
+    for entry in value:
+        if isinstance(entry, str) and entry.strip():
+            phrase = Phrase(where, entry)
+        elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
+            phrase = Phrase(where, entry["text"], pos=entry.get("pos", "noun"))
+        else:
+            raise TriggerError(f"{where}: bad word {entry!r}")
+        try:
+            PhraseMatcher([phrase])
+        except ValueError as error:
+            raise TriggerError(f"{where}: {error}") from error
+        phrases.append(phrase)
+    return tuple(phrases)
+
+
+def _modes(document: dict[str, Any], path: Path) -> tuple[tuple[Any, ...], tuple[tuple[str, str], ...]]:
+    raw = document.get("modes", {})
+    if not isinstance(raw, dict):
+        raise TriggerError(f"{path}: field 'modes' maps an event type to its modes")
+    modes, defaults = [], []
+    for event_type, by_mode in raw.items():
+        if not isinstance(by_mode, dict):
+            raise TriggerError(f"{path}: field 'modes.{event_type}' maps a mode to its words")
+        named = []
+        for mode, words in by_mode.items():
+            if mode == "default":
+                if not isinstance(words, str):
+                    raise TriggerError(f"{path}: field 'modes.{event_type}.default' must be a mode name")
+                defaults.append((str(event_type), words))
+            else:
+                named.append((str(mode), _phrase_list(words, f"{path}: field 'modes.{event_type}.{mode}'")))
+        modes.append((str(event_type), tuple(named)))
+    return tuple(modes), tuple(defaults)
+
+
 def load_event_cues(path: str | Path) -> EventCues:
     """The reporting, modality, phase and frame words of a trigger file; errors name the file."""
     path = Path(path)
@@ -84,6 +129,10 @@ def load_event_cues(path: str | Path) -> EventCues:
     phases = document.get("phases", {})
     if not isinstance(modality, dict) or not isinstance(phases, dict):
         raise TriggerError(f"{path}: fields 'modality' and 'phases' map a name to a list of words")
+    contexts = document.get("contexts", {})
+    if not isinstance(contexts, dict):
+        raise TriggerError(f"{path}: field 'contexts' maps a context to a list of words")
+    modes, default_modes = _modes(document, path)
     return EventCues(
         window=int(document.get("cue_window", 8)),
         reporting=_word_list(document.get("reporting", []), f"{path}: field 'reporting'"),
@@ -93,6 +142,12 @@ def load_event_cues(path: str | Path) -> EventCues:
         phases=tuple((name, _word_list(words, f"{path}: field 'phases.{name}'")) for name, words in phases.items()),
         frames=_word_list(document.get("frames", []), f"{path}: field 'frames'"),
         frame_window=int(document.get("frame_window", 6)),
+        modes=modes,
+        default_modes=default_modes,
+        contexts=tuple(
+            (str(name), _word_list(words, f"{path}: field 'contexts.{name}'"))
+            for name, words in (contexts.items() if isinstance(contexts, dict) else ())
+        ),
     )
 
 

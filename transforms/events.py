@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, cast
 
 from schemas.records import Article, Event, Mention, Span, TimeExpression
+from transforms.event_codebook import context_of, context_phrases, framed_by_earlier_trigger, mode_of, mode_phrases
 from transforms.event_time import TIME_EXPRESSION, publication_date, resolve_time, split_sentences
 from transforms.event_triggers import EventCues, EventType
 from transforms.gazetteer import EntryHit, Gazetteer
@@ -36,12 +37,21 @@ TRUCE_TYPES = frozenset({"ceasefire"})
 class EventExtractor:
     """Events of one article body from its triggers, cues and gazetteer mentions, sentence by sentence."""
 
-    def __init__(self, event_types: Sequence[EventType], gazetteer: Gazetteer, cues: EventCues | None = None) -> None:
+    def __init__(
+        self,
+        event_types: Sequence[EventType],
+        gazetteer: Gazetteer,
+        cues: EventCues | None = None,
+        main_event: bool | None = None,
+    ) -> None:
+        """``main_event=False`` (``--events-model off``) keeps the frame-window rules alone: no
+        PLOVER context and no framing by an earlier accusation, verdict, threat or investigation."""
         self.event_types = list(event_types)
         self._plover = {t.type: t.plover for t in self.event_types}
         self._triggers = PhraseMatcher(phrase for event_type in self.event_types for phrase in event_type.terms)
         self._gazetteer = gazetteer
         self._cues = cues or EventCues(8, (), (), ())
+        self.main_event = self._cues.main_event if main_event is None else main_event
         self._contexts = {t.type: t.contexts for t in self.event_types}
         cue_phrases = (
             [Phrase(("reporting", ""), word) for word in self._cues.reporting]
@@ -55,7 +65,10 @@ class EventExtractor:
                 if context is not None
                 for word in context.terms
             ]
+            + mode_phrases(self._cues)
+            + (context_phrases(self._cues) if self.main_event else [])
         )
+        self._since = dict(self._cues.contexts).get("since", ("منذ", "since"))
         self._cue_matcher = PhraseMatcher(cue_phrases) if cue_phrases else None
 
     def extract(self, article: Article, body: NormalizedText, story_id: str | None = None) -> list[Event]:
@@ -105,6 +118,8 @@ class EventExtractor:
                 modality = self._modality(near)
                 if modality == "reported" and self._framed(hit, sentence_cues):
                     modality = "mentioned"
+                if modality == "reported" and self.main_event and framed_by_earlier_trigger(hit, sentence_triggers):
+                    modality = "mentioned"
                 key = (number, _type_of(hit))
                 if key not in chosen or (chosen[key][2] == "mentioned" and modality != "mentioned"):
                     chosen[key] = (hit, near, modality)
@@ -147,6 +162,13 @@ class EventExtractor:
                 # "اتفق الطرفان": the two sides are the parties named in an earlier sentence.
                 actors.extend(dataclasses.replace(m, role="agent") for m in back_references[number])
             time = self._time_in(body, sentence_start, sentence_end, reference)
+            sentence_text = original[sentence_start:sentence_end]
+            context = (
+                context_of(hit, modality, sentence_cues, sentence_text, reference.year if reference else None,
+                           self._cues.window, self._since)
+                if self.main_event
+                else None
+            )  # fmt: skip
             unique_actors = tuple(_unique_by_id(actors))
             unique_locations = tuple(_unique_by_id(locations))
             events.append(
@@ -163,8 +185,10 @@ class EventExtractor:
                     actors=unique_actors,
                     locations=unique_locations,
                     time=time,
-                    sentence=Span("body", sentence_start, sentence_end, original[sentence_start:sentence_end]),
+                    sentence=Span("body", sentence_start, sentence_end, sentence_text),
                     confidence=_confidence(hit, unique_actors, unique_locations, time),
+                    mode=mode_of(event_type, sentence_cues, self._cues),
+                    context=context,
                 )
             )
         return events

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
-import yaml
-
 from transforms.matcher import Phrase, PhraseHit, PhraseMatcher
+from transforms.safe_yaml import YamlError, load_yaml
 from transforms.text import NormalizedText, Token
 
 PLACE_KINDS = frozenset({"city", "region", "place", "country"})
@@ -89,9 +88,9 @@ def load_gazetteer(paths: Iterable[str | Path]) -> list[Entry]:
     for path in paths:
         path = Path(path)
         try:
-            document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise GazetteerError(f"{path}: cannot load gazetteer: {error}") from error
+            document = load_yaml(path, "gazetteer") or {}
+        except YamlError as error:
+            raise GazetteerError(str(error)) from None
         raw_entries = document.get("entries") if isinstance(document, dict) else None
         if not isinstance(raw_entries, list):
             raise GazetteerError(f"{path}: field 'entries': must be a list")

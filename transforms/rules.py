@@ -16,11 +16,11 @@ from typing import Any, cast
 
 import jsonschema
 import orjson
-import yaml
 
 from schemas import SCHEMA_DIR
 from schemas.records import Alert, Article, Match
 from transforms.matcher import Phrase, PhraseHit, PhraseMatcher
+from transforms.safe_yaml import YamlError, load_yaml, short
 from transforms.text import NormalizedText
 
 SNIPPET_CONTEXT = 80
@@ -95,7 +95,9 @@ def _describe(error: jsonschema.ValidationError, document: Any) -> str:
             where += f", field {field!r}"
     elif path:
         where = "field " + repr(".".join(str(p) for p in path))
-    return f"{where}: {error.message}" if where else error.message
+    # jsonschema's message quotes the offending value, which may be a whole document: cut short.
+    message = short(error.message, 160)
+    return f"{where}: {message}" if where else message
 
 
 def _context(raw: dict[str, Any] | None) -> Context | None:
@@ -167,13 +169,10 @@ def parse_rules(document: Any, source: str = "<rules>") -> list[Rule]:
 
 def load_rules(path: str | Path) -> list[Rule]:
     """The rules of a YAML file, validated against its schema; errors name the file and the rule."""
-    path = Path(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise RulesError(f"{path}: cannot read rules file: {error.strerror}") from error
-    except yaml.YAMLError as error:
-        raise RulesError(f"{path}: not valid YAML: {error}") from error
+        document = load_yaml(path, "rules file")
+    except YamlError as error:
+        raise RulesError(str(error)) from None
     return parse_rules(document, str(path))
 
 

@@ -347,6 +347,9 @@ class StoryIndex:
     def replay(self, record: LogRecord) -> None:
         """Apply one logged record (rebuilding the index from durable state)."""
         if record[0] == "article":
+            known = self._by_id.get(record[1].article_id)
+            if known is not None:  # one id logged twice: the later record replaces the earlier
+                self._drop(known)  # (MinHashLSH refuses a key it holds)
             self._remember(record[1], log=False)
         else:
             _, story_id, alert = record
@@ -363,26 +366,30 @@ class StoryIndex:
         """Forget articles older than the window before ``now``; return their ids."""
         gone = [entry for entry in self._by_id.values() if entry.timestamp + self.retention <= now]
         for entry in gone:
-            del self._by_id[entry.article_id]
-            _discard(self._by_fingerprint, entry.fingerprint, entry.article_id)
-            if entry.url:
-                _discard(self._by_url, entry.url, entry.article_id)
-            if entry.signature is not None:
-                self._near.remove(entry.article_id)
-                self._words.remove(entry.article_id)
-                for value in entry.signature.sampled_shingles().tolist():
-                    _discard(self._passages, value, entry.article_id)
-            story = self._stories.get(entry.dedup.story_id)
-            if story is not None:
-                story.members.remove(entry.article_id)
-                if not story.members:
-                    del self._stories[entry.dedup.story_id]
+            self._drop(entry)
         # Stories whose articles are all gone (or replayed alerts of such stories) go too.
         for story_id in [sid for sid, story in self._stories.items() if not story.members]:
             del self._stories[story_id]
         if gone:
             self._oldest = min((entry.timestamp for entry in self._by_id.values()), default=None)
         return [entry.article_id for entry in gone]
+
+    def _drop(self, entry: Remembered) -> None:
+        """Forget one remembered article everywhere the index holds it."""
+        del self._by_id[entry.article_id]
+        _discard(self._by_fingerprint, entry.fingerprint, entry.article_id)
+        if entry.url:
+            _discard(self._by_url, entry.url, entry.article_id)
+        if entry.signature is not None:
+            self._near.remove(entry.article_id)
+            self._words.remove(entry.article_id)
+            for value in entry.signature.sampled_shingles().tolist():
+                _discard(self._passages, value, entry.article_id)
+        story = self._stories.get(entry.dedup.story_id)
+        if story is not None:
+            story.members.remove(entry.article_id)
+            if not story.members:
+                del self._stories[entry.dedup.story_id]
 
     def oldest(self) -> float | None:
         """The timestamp of the oldest remembered article: when the next sweep is due."""

@@ -12,12 +12,19 @@ that packing, rebuilding, sweeping and compaction can be tested without a runner
 - The log is rewritten only when it holds more forgotten records than live ones, so memory stays
   bounded by a few windows of articles and a replay of months of archive does not rewrite the
   whole log at every sweep.
+- The log is idempotent per article id: when one id has several article records (a same-id
+  re-publish that arrived after a sweep had forgotten the first), the last one stands for it, so a
+  rebuild never inserts one id twice.
+- Every change of the state writes a new ``Generation`` beside the log. A worker's index is a
+  cache of the state it was built from or wrote; it is used only while its generation equals the
+  state's, so a state restored from a checkpoint (older than the cache) is always rebuilt from.
 """
 
 from __future__ import annotations
 
 import math
 import pickle
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,20 +49,60 @@ def pack_all(records: Iterable[LogRecord]) -> list[bytes]:
     return [pack(record) for record in records]
 
 
+def latest_per_article(records: Iterable[LogRecord]) -> list[LogRecord]:
+    """The records in log order, but only the last article record of each article id (where the
+    earlier one stood): a same-id re-publish decided again after a sweep replaces what it had."""
+    records = list(records)
+    last: dict[str, int] = {}
+    for position, record in enumerate(records):
+        if record[0] == "article":
+            last[record[1].article_id] = position
+    return [
+        record
+        for position, record in enumerate(records)
+        if record[0] != "article" or last[record[1].article_id] == position
+    ]
+
+
 def rebuild(
     log: Iterable[bytes],
     retention_seconds: float,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
     swept_until: float = 0.0,
 ) -> StoryIndex:
-    """The index that the log describes: every record replayed, then what the last sweep
-    forgot (up to ``swept_until``, when there was one) forgotten again."""
+    """The index that the log describes: every record replayed (the last of each article id),
+    then what the last sweep forgot (up to ``swept_until``, when there was one) forgotten again."""
     index = StoryIndex(retention_seconds, thresholds)
-    for data in log:
-        index.replay(unpack(data))
+    for record in latest_per_article(unpack(data) for data in log):
+        index.replay(record)
     if swept_until:
         index.expire(swept_until)
     return index
+
+
+@dataclass(frozen=True)
+class Generation:
+    """Which version of the story state an index was built from: a counter and the log's length
+    (readable in a log line) and a random nonce (two histories that reach the same counter, such
+    as a restored state that then went on, still differ)."""
+
+    counter: int
+    log_size: int
+    nonce: str
+
+    def next(self, log_size: int) -> Generation:
+        """The generation to write with a change that leaves the log ``log_size`` records long."""
+        return Generation(self.counter + 1, log_size, uuid.uuid4().hex)
+
+
+FIRST_GENERATION = Generation(0, 0, "")  # the state before anything was written
+
+
+def cache_matches(cached: Generation | None, stored: Generation | None) -> bool:
+    """Whether an index built at (or written as) ``cached`` is the state now holding ``stored``.
+    A worker that has no index (``cached`` None) never matches; neither does a state restored to
+    an earlier generation than the cache, nor one from another history."""
+    return cached is not None and cached == (stored or FIRST_GENERATION)
 
 
 def is_late(timestamp: float, swept_until: float) -> bool:

@@ -34,11 +34,14 @@ def add_parser(subparsers: Subparsers) -> None:
 def handle(args: argparse.Namespace, _extra: list[str]) -> int:
     """Exit 0 when a rule fires, 1 when none does, 2 when the rules file is bad."""
     from transforms.rules import RulesError
+    from transforms.safe_yaml import YamlError, decode_utf8
 
     try:
-        text = args.text if args.text is not None else Path(args.file).read_text(encoding="utf-8")
+        text = args.text if args.text is not None else decode_utf8(Path(args.file).read_bytes(), args.file)
     except OSError as error:
         return usage_error(f"cannot read {args.file}: {error.strerror}")
+    except YamlError as error:
+        return usage_error(str(error))
     colour = {"auto": None, "always": True, "never": False}[args.color]
     try:
         report, fired = rules_test(args.rules_file, text, args.title, colour)

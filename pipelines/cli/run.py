@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from typing import TYPE_CHECKING
@@ -56,6 +57,13 @@ def add_parser(subparsers: Subparsers) -> None:
         help=f"larger inputs become dead letters with reason too_large (default: {DEFAULT_MAX_ARTICLE_BYTES:,})",
     )
     run.add_argument(
+        "--events-model",
+        choices=("on", "off"),
+        default="on",
+        help="the main-event step of event extraction (PLOVER context, framing by an earlier accusation, "
+        "verdict, threat or investigation); off: the frame-window rules alone (README, Events)",
+    )
+    run.add_argument(
         "--runner",
         help="Beam runner: flink (Beam's Flink runner, job server from docker/flink), or any Beam runner name"
         " (default: DirectRunner for files, PrismRunner for kafka:// input)",
@@ -100,6 +108,8 @@ def handle(args: argparse.Namespace, beam_args: list[str]) -> int:
         )
     except CONFIG_ERRORS as error:
         return usage_error(str(error))
+    if getattr(args, "events_model", "on") == "off":
+        config = config.without_main_event()
     inputs = args.input or [str(default_seeds_dir() / "archive")]
     if any(path.startswith("kafka://") for path in inputs):
         return _run_stream(args, inputs, config, beam_args)
@@ -110,6 +120,7 @@ def _run_files(args: argparse.Namespace, inputs: list[str], config: GraphConfig,
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipelines.batch import run_files
+    from pipelines.outputs import OutputError
     from pipelines.runners import RunnerSetupError, choose_runner
     from transforms.io.files.reader import InputError
 
@@ -120,7 +131,7 @@ def _run_files(args: argparse.Namespace, inputs: list[str], config: GraphConfig,
     with chosen:
         try:
             summary = run_files(inputs, args.output, config, PipelineOptions(chosen.options))
-        except InputError as error:
+        except (InputError, OutputError) as error:
             return usage_error(str(error))
         print(summary.describe())
         print(f"outputs in {args.output}/ (articles*, alerts*, events*, deadletter*.jsonl, summary.json)")
@@ -163,6 +174,8 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
     stopped_by = None
     with chosen:
         try:
+            # Only Flink restores state from checkpoints (see GraphConfig.state_restorable).
+            config = dataclasses.replace(config, state_restorable=chosen.flink_master is not None)
             pipeline, plans = build_stream_pipeline(source, output, config, settings, options)
         except (KafkaError, RuntimeError, ValueError) as error:
             return usage_error(f"cannot start reading {inputs[0]}: {type(error).__name__}: {error}")

@@ -34,13 +34,20 @@ def handle(args: argparse.Namespace, _extra: list[str]) -> int:
     import sys
     import threading
 
-    from pipelines.report.serve import LiveReport
+    from pipelines.report.serve import LOCAL_NAMES, LiveReport
     from pipelines.report.sources import ReportSourceError
 
     try:
         live = LiveReport(args.input, args.host, args.port)
     except (ReportSourceError, OSError) as error:
         return usage_error(str(error))
+    if args.host not in LOCAL_NAMES:
+        print(
+            f"marsad: warning: serving on {args.host}, reachable from other machines, with no authentication:"
+            " anyone who can reach the port reads the data (put it behind a proxy that authenticates)",
+            file=sys.stderr,
+            flush=True,
+        )
     live.start()
     print(f"marsad: serving {args.input} at {live.url} (Ctrl-C stops)", file=sys.stderr, flush=True)
     if args.open:

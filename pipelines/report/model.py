@@ -13,6 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipelines.report.shapes import MalformedRecordError, check_record, event_line
+
 # How much of an article's text the page shows around each match: enough to read the clause.
 CONTEXT_CHARS = 70
 MAX_MATCH_WINDOWS = 3
@@ -141,11 +143,18 @@ class ReportModel:
         self.actors: Counter = Counter()
         self.names: dict[str, dict] = {}
         self.run_summary: dict | None = None
+        self.problems: Counter = Counter()  # (kind, reason) -> records the page could not use
 
     # --- records in -------------------------------------------------------------------------
 
     def add(self, kind: str, record: dict) -> None:
-        """Add one record of an output ``kind`` (articles, alerts, events, deadletter)."""
+        """Add one record of an output ``kind`` (articles, alerts, events, deadletter); a record
+        without the fields the page reads is counted as a problem (``MalformedRecordError`` is raised)."""
+        try:
+            check_record(kind, record)
+        except MalformedRecordError as error:
+            self.count_problem(kind, f"malformed {kind} record: {error}")
+            raise
         adder = {
             "articles": self.add_article,
             "alerts": self.add_alert,
@@ -153,6 +162,12 @@ class ReportModel:
             "deadletter": self.add_dead_letter,
         }[kind]
         adder(record)
+
+    def count_problem(self, kind: str, reason: str) -> None:
+        """A record of ``kind`` the page could not use (not JSON, or malformed), shown by reason."""
+        with self._lock:
+            self.version += 1
+            self.problems[(kind, reason)] += 1
 
     def add_article(self, record: dict) -> None:
         """Count an article once; its body is kept only when the page may show it."""
@@ -262,6 +277,10 @@ class ReportModel:
                     }
                     for (stage, reason), count in self.dead_letters.most_common()
                 ],
+                "problems": [
+                    {"kind": kind, "reason": reason, "count": count}
+                    for (kind, reason), count in self.problems.most_common()
+                ],
                 "places": self._top(self.places),
                 "actors": self._top(self.actors),
             }
@@ -319,7 +338,7 @@ class ReportModel:
                 {k: a[k] for k in ("id", "title", "source", "published", "url", "status", "lang")} for a in articles
             ],
             "event_count": len(story.event_ids),
-            "events": [_event_line(e) for e in events],
+            "events": [event_line(e) for e in events],
         }
 
     def _top(self, counter: Counter) -> list[dict]:
@@ -352,36 +371,3 @@ class ReportModel:
         summary["source"] = "summary.json" if self.run_summary else "records"
         summary["observed"] = observed
         return summary
-
-
-def _event_line(event: dict) -> dict:
-    """One event as the page's compact line: what, how certain, who, where, when, and its sentence."""
-    time = event.get("time") or {}
-    sentence = event.get("sentence") or {}
-    trigger = event.get("trigger") or {}
-    offset = sentence.get("start", 0)
-    return {
-        "event_id": event.get("event_id"),
-        "article_id": event.get("article_id"),
-        "type": event.get("type"),
-        "plover": event.get("plover"),
-        "modality": event.get("modality"),
-        "phase": event.get("phase"),
-        "actors": [
-            {"id": a["id"], "name": a.get("name"), "name_ar": a.get("name_ar"), "role": a.get("role")}
-            for a in event.get("actors") or []
-        ],
-        "places": [
-            {"id": p["id"], "name": p.get("name"), "name_ar": p.get("name_ar")} for p in event.get("locations") or []
-        ],
-        "time": time.get("value") or time.get("text"),
-        "time_text": time.get("text"),
-        "precision": time.get("precision"),
-        "sentence": sentence.get("text", ""),
-        "sentence_field": sentence.get("field"),
-        "sentence_start": offset,
-        # The trigger inside the sentence, so the page can mark the word that made it an event.
-        "trigger": [trigger.get("start", offset) - offset, trigger.get("end", offset) - offset]
-        if trigger.get("field") == sentence.get("field")
-        else None,
-    }

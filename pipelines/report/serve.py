@@ -6,7 +6,9 @@ per ``alert_id``) and stories that changed, plus the small aggregates; no reload
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from functools import partial
@@ -17,12 +19,40 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from pipelines.report.model import ReportModel
-from pipelines.report.page import render_page
+from pipelines.report.page import render_page_with_policy
 from pipelines.report.sources import FolderFollower, KafkaFollower, ReportSourceError
 
 log = logging.getLogger(__name__)
 
 FOLDER_POLL_SECONDS = 1.0
+# A client that has not sent a whole request by then is dropped (a silent connection holds a thread).
+READ_TIMEOUT_SECONDS = 10.0
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+WILDCARD_ADDRESSES = ("0.0.0.0", "::", "")
+
+
+def allowed_host(header: str | None, bound_host: str) -> bool:
+    """Whether a request's ``Host`` header names this server, so that a page of another site whose
+    name was rebound to this address (DNS rebinding) cannot read the data.
+
+    Accepted: the bound address, the localhost forms and, when bound to every interface, any IP
+    literal and this machine's names. Never an arbitrary domain name."""
+    if not header:
+        return False
+    host = header.strip().lower()
+    if host.startswith("["):  # [::1]:8700
+        host = host[1 : host.find("]")] if "]" in host else ""
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    if host in LOCAL_NAMES or host == bound_host.lower():
+        return True
+    if bound_host in WILDCARD_ADDRESSES:
+        try:
+            ipaddress.ip_address(host)
+            return True
+        except ValueError:
+            return host in (socket.gethostname().lower(), socket.getfqdn().lower())
+    return False
 
 
 def parse_kafka_input(address: str) -> tuple[str, str]:
@@ -37,7 +67,9 @@ def parse_kafka_input(address: str) -> tuple[str, str]:
 class LiveReport:
     """A model kept current by a follower (Kafka consumer thread or folder poller), and its HTTP server."""
 
-    def __init__(self, source: str, host: str = "127.0.0.1", port: int = 8700) -> None:
+    def __init__(
+        self, source: str, host: str = "127.0.0.1", port: int = 8700, read_timeout: float = READ_TIMEOUT_SECONDS
+    ) -> None:
         self.source = source
         self.model = ReportModel()
         self._stop = threading.Event()
@@ -52,7 +84,7 @@ class LiveReport:
             self._folder = FolderFollower(source, self.model)
             title = f"marsad — live: {Path(source).resolve()}"
         self.title = title
-        self.server = ThreadingHTTPServer((host, port), _handler(self.model, title))
+        self.server = ThreadingHTTPServer((host, port), _handler(self.model, title, host, read_timeout))
         self.server.daemon_threads = True
 
     @property
@@ -91,12 +123,18 @@ class LiveReport:
             self._kafka.stop()
 
 
-def _handler(model: ReportModel, title: str) -> type[BaseHTTPRequestHandler]:
+def _handler(model: ReportModel, title: str, bound_host: str, read_timeout: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = read_timeout  # socket timeout: a request line or header that never ends is dropped
+
         def do_GET(self) -> None:
+            if not allowed_host(self.headers.get("Host"), bound_host):
+                self._send(421, "text/plain", b"unknown Host: this server answers to its own address only")
+                return
             url = urlsplit(self.path)
             if url.path in ("/", "/index.html"):
-                self._send(200, "text/html; charset=utf-8", render_page(model.snapshot(), title, live=True).encode())
+                page, policy = render_page_with_policy(model.snapshot(), title, live=True)
+                self._send(200, "text/html; charset=utf-8", page.encode(), policy)
             elif url.path == "/api/updates":
                 try:
                     since = int(parse_qs(url.query).get("since", ["0"])[0])
@@ -107,9 +145,13 @@ def _handler(model: ReportModel, title: str) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, "text/plain", b"not found")
 
-        def _send(self, status: int, content_type: str, body: bytes) -> None:
+        def _send(self, status: int, content_type: str, body: bytes, policy: str | None = None) -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
+            # The header policy adds what a <meta> policy cannot say: no framing by other sites.
+            self.send_header("Content-Security-Policy", (policy or "default-src 'none'") + "; frame-ancestors 'none'")
+            self.send_header("X-Content-Type-Options", "nosniff")
+            self.send_header("Referrer-Policy", "no-referrer")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.end_headers()

@@ -9,12 +9,15 @@ from pathlib import Path
 import orjson
 
 from pipelines.report.model import ReportModel
+from pipelines.report.shapes import MalformedRecordError
 from schemas.records import OUTPUT_KINDS
 
 log = logging.getLogger(__name__)
 
 # Alerts before articles, so that a run's report keeps only the bodies its snippets need.
 READ_ORDER = ("alerts", "articles", "events", "deadletter")
+# What the page reads of a summary.json (the counts it reconciles).
+SUMMARY_COUNTS = ("read", "unique", "duplicate", "near_duplicate", "dead_letters")
 
 
 class ReportSourceError(Exception):
@@ -36,21 +39,41 @@ class FolderFollower:
         self._offsets: dict[Path, int] = {}
         self.bad_lines = 0
         self._summary_mtime: float | None = None
+        self._manifest: set[str] | None = None  # the files a batch run wrote, from its summary.json
+        self._ignored: set[Path] = set()
 
     def poll(self) -> int:
-        """Reads what is new; returns the number of records added."""
+        """Reads what is new; returns the number of records added. A batch run's folder is read by
+        its manifest (``files`` in summary.json): a stray ``alerts-*.jsonl`` is not its output."""
+        self._read_summary()
         added = 0
         for kind in READ_ORDER:
             for path in sorted(self.directory.glob(f"{kind}-*.jsonl")):
+                if self._manifest is not None and path.name not in self._manifest:
+                    if path not in self._ignored:
+                        self._ignored.add(path)
+                        log.warning("%s: not in summary.json's list of the run's files, not read", path)
+                    continue
                 added += self._read_new_lines(kind, path)
-        summary = self.directory / "summary.json"
-        if summary.exists() and summary.stat().st_mtime != self._summary_mtime:
-            self._summary_mtime = summary.stat().st_mtime
-            try:
-                self.model.set_summary(orjson.loads(summary.read_bytes()))
-            except orjson.JSONDecodeError:
-                log.warning("%s is not JSON: counting the records instead", summary)
         return added
+
+    def _read_summary(self) -> None:
+        summary = self.directory / "summary.json"
+        if not summary.exists() or summary.stat().st_mtime == self._summary_mtime:
+            return
+        self._summary_mtime = summary.stat().st_mtime
+        try:
+            counts = orjson.loads(summary.read_bytes())
+        except orjson.JSONDecodeError:
+            counts = None
+        if isinstance(counts, dict) and all(type(counts.get(k)) is int for k in SUMMARY_COUNTS):
+            files = counts.pop("files", None)
+            if isinstance(files, list) and all(isinstance(name, str) for name in files):
+                self._manifest = set(files)
+            self.model.set_summary(counts)
+        else:
+            self.model.count_problem("summary", "summary.json is not a run's summary: records counted instead")
+            log.warning("%s is not a run's summary: counting the records instead", summary)
 
     def _read_new_lines(self, kind: str, path: Path) -> int:
         offset = self._offsets.get(path, 0)
@@ -65,7 +88,11 @@ class FolderFollower:
             try:
                 self.model.add(kind, orjson.loads(line))
                 added += 1
-            except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+            except orjson.JSONDecodeError as error:
+                self.model.count_problem(kind, f"{kind} line is not JSON")
+                self.bad_lines += 1
+                log.warning("%s: skipping a line that is not JSON: %s", path, error)
+            except MalformedRecordError as error:  # the model counted it
                 self.bad_lines += 1
                 log.warning("%s: skipping a line that is not a %s record: %s", path, kind, error)
         self._offsets[path] = offset + end
@@ -132,7 +159,9 @@ class KafkaFollower:
                     kind = self.topics[record.topic]  # subscribed to these topics only
                     try:
                         self.model.add(kind, orjson.loads(record.value))
-                    except (orjson.JSONDecodeError, KeyError, TypeError) as error:
+                    except (orjson.JSONDecodeError, MalformedRecordError) as error:
+                        if isinstance(error, orjson.JSONDecodeError):
+                            self.model.count_problem(kind, f"{kind} record is not JSON")
                         self.bad_records += 1
                         log.warning("%s offset %s is not a %s record: %s", record.topic, record.offset, kind, error)
         self._consumer.close()

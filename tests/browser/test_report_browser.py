@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from evaluation.browser import wait_in_page
 from evaluation.pytest_plugin import chromium_page
 from pipelines.cli import main
 
@@ -87,10 +88,18 @@ def test_report_page_in_chromium(seed_report, tmp_path):
         page.locator("#timeline").click(position={"x": x, "y": y})
         # Chart.js hands pointer events to its handlers on the next animation frame, so the range
         # is filled in a frame after the click returns: wait for it rather than read at once.
-        page.wait_for_function("() => document.getElementById('time-from').value !== ''", timeout=5_000)
+        wait_in_page(page, "document.getElementById('time-from').value !== ''", timeout=5)
         start, end = page.locator("#time-from").input_value(), page.locator("#time-to").input_value()
         assert start.endswith(":00") and end.endswith(":59") and start[:13] == end[:13]
         assert page.locator("#feed article.alert").count() == 3
+        page.locator("#time-clear").click()
+
+        # A range of one minute holds the alerts of that whole minute, whatever their seconds.
+        minute = ceasefire["time"][:16]
+        for field in ("#time-from", "#time-to"):
+            page.locator(field).fill(minute)
+            page.locator(field).dispatch_event("change")
+        assert page.locator('#feed article[data-rule="ceasefire"]').count() == 1
         page.locator("#time-clear").click()
 
         # An event line opens on the sentence it came from, its trigger marked.

@@ -48,6 +48,8 @@ def test_seed_archive_matches_golden_outputs(tmp_path, capsys):
         "stories": 1,
         "alert_revisions": 3,
         "state_bytes_per_article": summary["state_bytes_per_article"],
+        # The run's manifest: what the next run replaces and `marsad report` reads.
+        "files": [f"{kind}-00000-of-00001.jsonl" for kind in ("alerts", "articles", "deadletter", "events")],
     }
     assert 500 < summary["state_bytes_per_article"] < 4000  # signatures and the shingle hashes of one long article
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from evaluation.browser import free_port
+from evaluation.browser import free_port, wait_in_page
 from evaluation.pytest_plugin import chromium_page
 from pipelines.report.serve import LiveReport
 
@@ -141,32 +141,37 @@ def test_live_page_shows_alerts_and_revisions_as_a_stream_job_makes_them(tmp_pat
             assert page.locator("#feed article.alert").count() == 0
 
             replay_records([first], tmp_path / "first.jsonl", source)
-            page.wait_for_function(
-                "document.querySelectorAll('#feed article.alert').length === 3", timeout=TIMEOUT * 1000
+            wait_in_page(
+                page,
+                "document.querySelectorAll('#feed article.alert').length === 3",
+                TIMEOUT,
             )
             assert page.evaluate("window.notReloaded") is True
             ceasefire = page.locator('#feed article[data-rule="ceasefire"]')
             assert ceasefire.locator(".revision").inner_text().startswith("revision 1")
-            page.wait_for_function(
+            wait_in_page(
+                page,
                 "document.querySelector('#feed article[data-rule=\"ceasefire\"] p.snippet mark') !== null",
-                timeout=60_000,
+                60,
             )
             assert "وقف إطلاق النار" in ceasefire.locator("p.snippet mark").all_inner_texts()
 
             replay_records([second], tmp_path / "second.jsonl", source)
-            page.wait_for_function(
+            wait_in_page(
+                page,
                 "[...document.querySelectorAll('#feed article.alert .revision')]"
                 ".every(node => node.textContent.startsWith('revision 2'))",
-                timeout=TIMEOUT * 1000,
+                TIMEOUT,
             )
             # Revisions replaced their alerts: still one card per (rule, story), now from two outlets.
             assert page.locator("#feed article.alert").count() == 3
             assert page.evaluate("window.notReloaded") is True
             assert "2 mentions" in ceasefire.locator(".mentions").inner_text()
-            page.wait_for_function(
+            wait_in_page(
+                page,
                 "document.querySelector('#feed article[data-rule=\"ceasefire\"] .story-line')"
                 ".textContent.includes('2 outlets')",
-                timeout=60_000,
+                60,
             )
             page.screenshot(path=str(tmp_path / "live.png"))
     finally:

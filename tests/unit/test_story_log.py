@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from schemas.records import Dedup
 from transforms import story_log
 from transforms.similarity import signature
@@ -99,3 +101,56 @@ def test_a_sweep_forgets_and_compacts_when_due() -> None:
     assert second.compacted is not None
     rebuilt = story_log.rebuild(second.compacted, 72 * HOUR)
     assert [(kind, entry.article_id) for kind, entry in rebuilt.snapshot()] == [("article", "d")]
+
+
+def test_a_generation_matches_only_itself() -> None:
+    first = story_log.FIRST_GENERATION.next(1)
+    second = first.next(2)
+    assert story_log.cache_matches(second, second)
+    assert not story_log.cache_matches(None, second)  # a worker without an index
+    assert not story_log.cache_matches(second, first)  # a state restored to an earlier generation
+    assert not story_log.cache_matches(first, second)
+    assert story_log.cache_matches(story_log.FIRST_GENERATION, None)  # nothing written yet
+    # Two histories that reach the same counter and log length are still told apart.
+    assert first.next(2) != second and (first.next(2).counter, first.next(2).log_size) == (2, 2)
+
+
+def test_a_log_with_one_id_twice_rebuilds_with_the_later_record() -> None:
+    """A same-id re-publish decided again after a sweep forgot the first: two article records of
+    one id in the log. MinHashLSH refuses a key twice ("The given key already exists"); the
+    rebuild keeps the last record instead of crashing."""
+    index = StoryIndex(72 * HOUR)
+    decide(index, "a", 0, TEXT)
+    decide(index, "b", 1, OTHER)
+    first = index.drain_log()
+    index.expire(80 * HOUR)  # the sweep forgets a and b; their records stay in the log (stale)
+    decide(index, "a", 90, TEXT)  # the same id again, much later: decided anew
+    log = story_log.pack_all(first + index.drain_log())
+    assert [story_log.unpack(d)[1].article_id for d in log].count("a") == 2
+    rebuilt = story_log.rebuild(log, 72 * HOUR)
+    assert len(rebuilt) == 2
+    (kept,) = [entry for kind, entry in rebuilt.snapshot() if kind == "article" and entry.article_id == "a"]
+    assert kept.timestamp == 90 * HOUR
+    assert decide(rebuilt, "copy", 91, TEXT).duplicate_of == "a"
+    assert len(story_log.rebuild(log, 72 * HOUR, swept_until=80 * HOUR)) == 1  # b forgotten again, a kept
+
+
+def test_replaying_one_record_twice_does_not_crash() -> None:
+    index = StoryIndex(72 * HOUR)
+    decide(index, "a", 0, TEXT)
+    (record,) = index.drain_log()
+    rebuilt = StoryIndex(72 * HOUR)
+    rebuilt.replay(record)
+    rebuilt.replay(record)
+    assert len(rebuilt) == 1
+    assert decide(rebuilt, "copy", 1, TEXT).duplicate_of == "a"
+
+
+def test_latest_per_article_keeps_alerts_and_the_last_of_each_id() -> None:
+    index = StoryIndex(72 * HOUR)
+    decide(index, "a", 0, TEXT)
+    decide(index, "b", 1, OTHER)
+    a, b = index.drain_log()
+    later_a = ("article", dataclasses.replace(a[1], timestamp=5.0))
+    alert = ("alert", "st-x", object())
+    assert story_log.latest_per_article([a, alert, b, later_a]) == [alert, b, later_a]

@@ -2,7 +2,8 @@
 Prepare to Events as one transform (``StoryClustering``).
 
 The state is a log of the index's decisions (transforms/story_log.py says how it is packed,
-swept and compacted); the StoryIndex in the worker is a cache rebuilt from it.
+swept and compacted); the StoryIndex in the worker is a cache of it, used only while it is
+provably the state's (``story_log.Generation``) and rebuilt from the log otherwise.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from transforms.stories import DEFAULT_THRESHOLDS, StoryIndex, Thresholds
 
 
 class IndexSlot:
-    """One story step's index in this worker process, and the lock its users hold."""
+    """One story step's index in this worker process, the generation of the state it reflects,
+    and the lock its users hold."""
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
         self.index: StoryIndex | None = None
+        self.generation: story_log.Generation | None = None
 
 
 class WorkerIndexCache:
@@ -46,7 +49,12 @@ class WorkerIndexCache:
     Why per process and not per DoFn copy checked against the state: Prism 2.77 was seen to hand
     a stateful step's bundles for the same key to two copies at once with the same state, and
     each then decided without the other's articles (pairs of identical articles both
-    ``unique``). An index is rebuilt from the state's log only when its slot has none.
+    ``unique``; with a generation check, each copy saw only its own writes in the state: they
+    alternate, one history each). So on runners that never restore state under a living worker
+    (Prism, the DirectRunner: state dies with the process) the slot's index is trusted. Where
+    state is restored (Flink: a TaskManager failover under a worker that outlived it, a
+    savepoint) the slot's index is used only while its generation is the state's: a restored
+    state is older than the cache, and the index is rebuilt from its log.
     """
 
     def __init__(self) -> None:
@@ -81,24 +89,41 @@ class _StoryDoFn(beam.DoFn):
 
     LOG = BagStateSpec("log", BytesCoder())  # story_log.pack'ed records
     LOG_SIZE = ReadModifyWriteStateSpec("log_size", PickleCoder())
+    GENERATION = ReadModifyWriteStateSpec("generation", PickleCoder())  # story_log.Generation
     SWEPT_UNTIL = ReadModifyWriteStateSpec("swept_until", PickleCoder())
     STALE = ReadModifyWriteStateSpec("stale", PickleCoder())  # forgotten records still in the log
     SWEEP_AT = ReadModifyWriteStateSpec("sweep_at", PickleCoder())
     SWEEP = TimerSpec("sweep", TimeDomain.WATERMARK)
 
     def __init__(
-        self, retention_seconds: int, thresholds: Thresholds, allowed_lateness_seconds: int | None = None
+        self,
+        retention_seconds: int,
+        thresholds: Thresholds,
+        allowed_lateness_seconds: int | None = None,
+        check_worker_index: bool = True,
     ) -> None:
         self._retention = retention_seconds
         self._schedule = story_log.SweepSchedule.for_retention(retention_seconds, allowed_lateness_seconds)
         self._thresholds = thresholds
         self._step_id = uuid.uuid4().hex  # the same in every copy of this step in a worker
+        self._check = check_worker_index
 
-    def _index_for(self, slot: IndexSlot, log: Any, swept_until: float) -> StoryIndex:
-        """The worker's index, rebuilt from the state's log when the worker has none."""
-        if slot.index is None:
+    def _index_for(self, slot: IndexSlot, log: Any, swept_until: float, generation: Any) -> StoryIndex:
+        """The worker's index when it is the state's (same generation), else rebuilt from the log."""
+        stored = generation.read()
+        if slot.index is None or (self._check and not story_log.cache_matches(slot.generation, stored)):
+            if slot.index is not None:
+                counter("story_index_rebuilt").inc()  # a restored (or otherwise diverged) state
             slot.index = story_log.rebuild(log.read(), self._retention, self._thresholds, swept_until)
+            slot.generation = stored or story_log.FIRST_GENERATION
         return slot.index
+
+    @staticmethod
+    def _advance(slot: IndexSlot, generation: Any, log_size: int) -> None:
+        """Marks a change of the state: a new generation in the state and in the slot."""
+        current = slot.generation or story_log.FIRST_GENERATION
+        slot.generation = current.next(log_size)
+        generation.write(slot.generation)
 
     def _schedule_sweep(self, due: float, sweep_at: Any, sweep: Any) -> None:
         sweep.set(Timestamp(seconds=due))
@@ -110,6 +135,7 @@ class _StoryDoFn(beam.DoFn):
         timestamp: Any = beam.DoFn.TimestampParam,  # the element's Timestamp
         log: Any = beam.DoFn.StateParam(LOG),
         log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
+        generation: Any = beam.DoFn.StateParam(GENERATION),
         swept_until: Any = beam.DoFn.StateParam(SWEPT_UNTIL),
         sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
         sweep: Any = beam.DoFn.TimerParam(SWEEP),
@@ -119,15 +145,17 @@ class _StoryDoFn(beam.DoFn):
         _, prepared = element
         slot = WORKER_INDEXES.slot(self._step_id)
         with slot.lock:
-            yield from self._decide(prepared, _seconds(timestamp), slot, log, log_size, swept_until, sweep_at, sweep)
+            yield from self._decide(
+                prepared, _seconds(timestamp), slot, log, log_size, generation, swept_until, sweep_at, sweep
+            )
 
     def _decide(
         self, prepared: _Prepared, moment: float, slot: IndexSlot, log: Any, log_size: Any,
-        swept_until: Any, sweep_at: Any, sweep: Any,
+        generation: Any, swept_until: Any, sweep_at: Any, sweep: Any,
     ) -> Iterable[Any]:  # fmt: skip
         size = log_size.read() or 0
         until = swept_until.read() or 0.0
-        index = self._index_for(slot, log, until)
+        index = self._index_for(slot, log, until, generation)
         article = prepared.article
         if story_log.is_late(moment, until):
             counter("late_beyond_margin").inc()  # part of its window was already forgotten
@@ -141,9 +169,11 @@ class _StoryDoFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DEAD, stage_failure("dedup", article, error))
             return
         new_records = story_log.pack_all(index.drain_log())
-        for record in new_records:
-            log.add(record)
-        log_size.write(size + len(new_records))
+        if new_records:  # a re-delivery changes nothing: the state keeps its generation
+            for record in new_records:
+                log.add(record)
+            log_size.write(size + len(new_records))
+            self._advance(slot, generation, size + len(new_records))
         counter("stories").inc(index.stories_created - created_before)
         Metrics.distribution(METRICS_NAMESPACE, "state_bytes_per_article").update(index.last_entry_bytes)
         oldest = index.oldest()
@@ -161,6 +191,7 @@ class _StoryDoFn(beam.DoFn):
         fired_at: Any = beam.DoFn.TimestampParam,  # the timer's Timestamp
         log: Any = beam.DoFn.StateParam(LOG),
         log_size: Any = beam.DoFn.StateParam(LOG_SIZE),
+        generation: Any = beam.DoFn.StateParam(GENERATION),
         swept_until: Any = beam.DoFn.StateParam(SWEPT_UNTIL),
         stale: Any = beam.DoFn.StateParam(STALE),
         sweep_at: Any = beam.DoFn.StateParam(SWEEP_AT),
@@ -170,7 +201,7 @@ class _StoryDoFn(beam.DoFn):
         sweep, and reports what it did (``SWEPT``: for monitoring memory, and for tests)."""
         slot = WORKER_INDEXES.slot(self._step_id)
         with slot.lock:
-            index = self._index_for(slot, log, swept_until.read() or 0.0)
+            index = self._index_for(slot, log, swept_until.read() or 0.0, generation)
             fired = _seconds(fired_at)
             done = story_log.sweep(index, self._schedule.horizon(fired), stale.read() or 0)
             swept_until.write(done.horizon)
@@ -180,6 +211,7 @@ class _StoryDoFn(beam.DoFn):
                     log.add(record)
                 log_size.write(len(done.compacted))
             stale.write(done.stale)
+            self._advance(slot, generation, len(done.compacted) if done.compacted is not None else log_size.read() or 0)
             sweep_at.clear()
             oldest = index.oldest()
             if oldest is not None:
@@ -195,9 +227,13 @@ class AssignStories(beam.PTransform):
     question about everything seen: its cost per article bounds the whole job's throughput
     (measured by ``python -m benchmarks``: LSH lookups and inserts, well under a millisecond)."""
 
-    def __init__(self, retention_seconds: int, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
+    def __init__(
+        self, retention_seconds: int, thresholds: Thresholds = DEFAULT_THRESHOLDS, check_worker_index: bool = True
+    ) -> None:
+        """``check_worker_index``: False only on runners that never restore state under a living
+        worker (Prism, the DirectRunner); see ``_StoryDoFn``."""
         super().__init__()
-        self._stories = _StoryDoFn(retention_seconds, thresholds)
+        self._stories = _StoryDoFn(retention_seconds, thresholds, check_worker_index=check_worker_index)
 
     def expand(self, keyed: beam.PCollection) -> beam.pvalue.DoOutputsTuple:
         """Applies the story DoFn with its dead-letter and sweep outputs."""

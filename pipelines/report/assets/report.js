@@ -8,23 +8,33 @@
   const SEVERITIES = ["critical", "high", "medium", "low"];
   const config = JSON.parse(document.getElementById("marsad-config").textContent);
   const state = {
-    alerts: new Map(), stories: {}, summary: null, deadLetters: [], places: [], actors: [],
-    version: 0, filtered: [], shown: 0, ruleColors: {}, filtersBuilt: { rules: new Set(), outlets: new Set() },
+    alerts: new Map(), stories: new Map(), summary: null, deadLetters: [], problems: [], places: [], actors: [],
+    version: 0, filtered: [], shown: 0, ruleColors: new Map(), filtersBuilt: { rules: new Set(), outlets: new Set() },
     open: new Set(), lastUpdate: null,
   };
   const charts = {};
   window.marsad = { state: state, charts: charts };
 
+  // Ids, names and texts in the data come from outside (articles, rules files, a served folder):
+  // they are only ever Map keys, attribute values or text, never object properties or markup.
   const $ = (id) => document.getElementById(id);
   function el(tag, attrs, children) {
     const node = document.createElement(tag);
     if (attrs) for (const [k, v] of Object.entries(attrs)) {
       if (v === null || v === undefined || v === false) continue;
-      if (k === "text") node.textContent = v; else if (k === "cls") node.className = v; else node.setAttribute(k, v);
+      if (k === "text") {
+        node.textContent = v;
+        // A direction override (U+202E) or an RTL name must not reorder the text around it.
+        if (!("dir" in attrs)) node.dir = "auto";
+      } else if (k === "cls") node.className = v;
+      else if (k === "style") for (const [p, x] of Object.entries(v)) node.style.setProperty(p, x); // CSSOM: allowed by the CSP
+      else node.setAttribute(k, v);
     }
     for (const child of children || []) if (child !== null && child !== undefined) node.append(child);
     return node;
   }
+  // An outside string inside a sentence of ours: isolated, so its bidi controls end with it.
+  const bdi = (text) => el("bdi", { text: String(text === null || text === undefined ? "" : text), dir: "auto" });
   const isArabic = (lang, text) => lang === "ar" || /[\u0600-\u06FF]/.test(text || "");
   const textDir = (lang, text) => (isArabic(lang, text) ? "rtl" : "auto");
   function fmtTime(iso) {
@@ -36,9 +46,10 @@
 
   function apply(snapshot) {
     for (const alert of snapshot.alerts) state.alerts.set(alert.alert_id, alert);
-    Object.assign(state.stories, snapshot.stories);
+    for (const [id, story] of Object.entries(snapshot.stories)) state.stories.set(id, story);
     state.summary = snapshot.summary;
     state.deadLetters = snapshot.dead_letters;
+    state.problems = snapshot.problems || [];
     state.places = snapshot.places;
     state.actors = snapshot.actors;
     state.version = snapshot.version;
@@ -47,8 +58,8 @@
 
   // ---- filters ---------------------------------------------------------------------------
   function ruleColor(rule) {
-    if (!(rule in state.ruleColors)) state.ruleColors[rule] = PALETTE[Object.keys(state.ruleColors).length % PALETTE.length];
-    return state.ruleColors[rule];
+    if (!state.ruleColors.has(rule)) state.ruleColors.set(rule, PALETTE[state.ruleColors.size % PALETTE.length]);
+    return state.ruleColors.get(rule);
   }
   function buildFilters() {
     const rules = [...new Set([...state.alerts.values()].map((a) => a.rule_id))].sort();
@@ -57,13 +68,13 @@
       state.filtersBuilt.rules.add(rule);
       const input = el("input", { type: "checkbox", value: rule, checked: "checked", "data-filter": "rule" });
       input.addEventListener("change", refresh);
-      $("rule-filter").append(el("label", { "data-rule": rule }, [input, el("span", { cls: "swatch", style: "background:" + ruleColor(rule) }), rule]));
+      $("rule-filter").append(el("label", { "data-rule": rule }, [input, el("span", { cls: "swatch", style: { background: ruleColor(rule) } }), bdi(rule)]));
     }
     if (!$("severity-filter").childElementCount) {
       for (const sev of SEVERITIES) {
         const input = el("input", { type: "checkbox", value: sev, checked: "checked", "data-filter": "severity" });
         input.addEventListener("change", refresh);
-        $("severity-filter").append(el("label", null, [input, sev]));
+        $("severity-filter").append(el("label", null, [input, bdi(sev)]));
       }
     }
     const outlets = new Set();
@@ -79,7 +90,8 @@
   }
   function currentFilter() {
     const from = $("time-from").value ? Date.parse($("time-from").value + "Z") : null;
-    const to = $("time-to").value ? Date.parse($("time-to").value + "Z") : null;
+    // The inputs hold minutes: "to 12:59" means through 12:59:59.999, or the range's last minute is lost.
+    const to = $("time-to").value ? Date.parse($("time-to").value + "Z") + 60e3 - 1 : null;
     return { rules: checked("rule-filter"), severities: checked("severity-filter"), outlet: $("outlet-filter").value, from: from, to: to };
   }
   function passes(alert, f) {
@@ -100,14 +112,15 @@
     return node;
   }
   function eventLine(ev) {
-    const actors = ev.actors.map((a) => (a.name || a.id) + (a.role ? " (" + a.role + ")" : "")).join(", ");
-    const places = ev.places.map((p) => p.name || p.id).join(", ");
+    const listed = (items) => items.flatMap((item, i) => (i ? [", ", ...item] : item));
+    const actors = listed(ev.actors.map((a) => [bdi(a.name || a.id), ...(a.role ? [" (", bdi(a.role), ")"] : [])]));
+    const places = listed(ev.places.map((p) => [bdi(p.name || p.id)]));
     const summaryParts = [
       el("span", { cls: "etype", text: ev.type }),
-      ev.modality ? el("span", { cls: "emod", text: " · " + ev.modality + (ev.phase ? ", " + ev.phase : "") }) : null,
-      actors ? " · " + actors : null,
-      places ? " · @ " + places : null,
-      ev.time ? " · " + ev.time + (ev.precision && ev.time !== ev.time_text ? "" : "") : null,
+      ev.modality ? el("span", { cls: "emod" }, [" · ", bdi(ev.modality), ...(ev.phase ? [", ", bdi(ev.phase)] : [])]) : null,
+      ...(actors.length ? [" · ", ...actors] : []),
+      ...(places.length ? [" · @ ", ...places] : []),
+      ...(ev.time ? [" · ", bdi(ev.time)] : []),
     ];
     // The sentence is drawn when its line is opened: a page of alerts can carry hundreds of events.
     const details = el("details", { "data-key": "ev:" + ev.event_id }, [el("summary", null, summaryParts)]);
@@ -142,9 +155,9 @@
     return list;
   }
   function alertCard(a) {
-    const story = state.stories[a.story_id] || null;
+    const story = (a.story_id && state.stories.get(a.story_id)) || null;
     const head = el("div", { cls: "alert-head" }, [
-      el("span", { cls: "rule", style: "color:" + ruleColor(a.rule_id), text: a.title }),
+      el("span", { cls: "rule", style: { color: ruleColor(a.rule_id) }, text: a.title }),
       el("span", { cls: "sev", text: a.severity }),
       el("time", { datetime: a.time || "", text: fmtTime(a.time) }),
       el("span", { cls: "mentions", text: a.mention_count + (a.mention_count === 1 ? " mention" : " mentions") }),
@@ -164,7 +177,7 @@
     if (story) {
       const list = el("ul", { cls: "articles-list" }, story.articles.map((art) => el("li", null, [
         el("span", { dir: art.title ? textDir(art.lang, art.title) : "ltr", lang: isArabic(art.lang, art.title) ? "ar" : null, text: art.title || art.id }),
-        " — " + art.source + ", " + fmtTime(art.published) + (art.status !== "unique" ? " (" + art.status.replace("_", "-") + ")" : "") + (a.mention_ids.includes(art.id) ? " · matched" : ""),
+        " — ", bdi(art.source), ", ", bdi(fmtTime(art.published)), (art.status !== "unique" ? " (" + art.status.replace("_", "-") + ")" : "") + (a.mention_ids.includes(art.id) ? " · matched" : ""),
       ])));
       if (story.article_count > story.articles.length) list.append(el("li", { cls: "empty", text: "… and " + (story.article_count - story.articles.length) + " more" }));
       children.push(el("details", { cls: "story", "data-key": "st:" + a.alert_id }, [el("summary", { text: "the story's articles" }), list]));
@@ -238,8 +251,8 @@
     for (let d = truncate(start, b.unit); d.getTime() <= end; b.step(d)) { index[b.key(d)] = labels.length; labels.push(b.key(d)); }
     const rules = [...new Set(shown.map((a) => a.rule_id))].sort();
     const datasets = rules.map((rule) => ({ label: rule, data: new Array(labels.length).fill(0), backgroundColor: ruleColor(rule), stack: "alerts" }));
-    const byRule = Object.fromEntries(datasets.map((ds) => [ds.label, ds]));
-    for (const a of shown) byRule[a.rule_id].data[index[b.key(new Date(timeMs(a)))]] += 1;
+    const byRule = new Map(datasets.map((ds) => [ds.label, ds]));
+    for (const a of shown) byRule.get(a.rule_id).data[index[b.key(new Date(timeMs(a)))]] += 1;
     return { unit: b.unit, labels: labels, datasets: datasets, older: timed.length - shown.length };
   }
   function renderTimeline() {
@@ -312,7 +325,11 @@
     );
     const rows = state.deadLetters.map((d) => el("tr", null, [
       el("td", { text: d.stage }), el("td", { text: d.reason }), el("td", { cls: "num", text: String(d.count) }),
-      el("td", { text: Object.entries(d.example || {}).map(([k, v]) => k + " " + v).join(", ") }),
+      el("td", null, Object.entries(d.example || {}).flatMap(([k, v], i) => [i ? ", " : null, bdi(k), " ", bdi(typeof v === "string" ? v : JSON.stringify(v))])),
+    ]));
+    // Records of a served folder the page could not use: counted and shown, never a broken page.
+    for (const p of state.problems) rows.push(el("tr", { cls: "problem" }, [
+      el("td", { text: "report" }), el("td", { text: p.reason }), el("td", { cls: "num", text: String(p.count) }), el("td", { text: p.kind }),
     ]));
     $("dead-letters").replaceChildren(rows.length
       ? el("table", null, [el("thead", null, [el("tr", null, ["stage", "reason", "count", "e.g."].map((h) => el("th", { text: h })))]), el("tbody", null, rows)])
@@ -366,6 +383,7 @@
 
   const started = performance.now();
   timed("parse", () => apply(JSON.parse(document.getElementById("marsad-data").textContent)));
+  $("filters").addEventListener("submit", (event) => event.preventDefault());
   $("outlet-filter").addEventListener("change", () => refresh());
   $("time-from").addEventListener("change", () => refresh());
   $("time-to").addEventListener("change", () => refresh());

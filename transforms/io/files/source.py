@@ -8,6 +8,7 @@ from typing import Any
 
 import apache_beam as beam
 
+from schemas.deadletters import DEFAULT_MAX_ARTICLE_BYTES
 from schemas.records import DeadLetter, RawRecord
 from transforms.beam.common import DEAD, counter
 from transforms.io.files.reader import read_file
@@ -16,11 +17,13 @@ from transforms.io.files.reader import read_file
 class ReadArticleFiles(beam.PTransform):
     """Article files -> RawRecords (main output) and read-stage dead letters (``DEAD``)."""
 
-    def __init__(self, files: Sequence[str]) -> None:
+    def __init__(self, files: Sequence[str], max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> None:
         """``files``: article files already expanded (``expand_inputs``), so that a bad path is
-        reported before the pipeline starts."""
+        reported before the pipeline starts; a record over ``max_article_bytes`` is cut off while
+        reading (a ``too_large`` dead letter), never held whole."""
         super().__init__()
         self._files = list(files)
+        self._max_bytes = max_article_bytes
 
     def expand(self, pbegin: beam.pvalue.PBegin) -> beam.pvalue.DoOutputsTuple:
         """Records keep file order (see below); dead letters go to ``DEAD``."""
@@ -29,7 +32,7 @@ class ReadArticleFiles(beam.PTransform):
             | "ListFiles" >> beam.Create(self._files)
             # No reshuffle here: records keep file order into dedup, so on one worker the first
             # copy read is the one kept. The keyed dedup stage spreads the work on a cluster.
-            | "ReadRecords" >> beam.FlatMap(read_file)
+            | "ReadRecords" >> beam.FlatMap(read_file, self._max_bytes)
             | "SplitReadFailures" >> beam.ParDo(SplitReadFailures()).with_outputs(DEAD, main="records")
         )
 
