@@ -32,10 +32,14 @@ class RulesError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Words that must (``near``) or must not (``not_near``) occur within ``within`` words."""
+    """Words that must (``near``) or must not (``not_near``) occur within ``within`` words.
+
+    ``side`` restricts where: ``after`` the term (what a verb acts on: its object, a selectional
+    preference), ``before`` it (the noun a participle describes: العودة المؤجلة), or ``either``."""
 
     within: int
     terms: tuple[str, ...]
+    side: str = "either"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,7 @@ class Term:
     weight: float = 1.0
     pos: str = "noun"
     near: Context | None = None
-    not_near: Context | None = None
+    not_near: tuple[Context, ...] = ()  # none of these may hold
     fields: tuple[str, ...] | None = None  # None: the rule's fields
     exclude: tuple[str, ...] = ()  # surface forms of a verb term that are not to fire
     proclitics: tuple[str, ...] | None = None  # allowed prefixes (None: any)
@@ -97,7 +101,13 @@ def _describe(error: jsonschema.ValidationError, document: Any) -> str:
 
 
 def _context(raw: dict[str, Any] | None) -> Context | None:
-    return Context(raw["within"], tuple(raw["terms"])) if raw else None
+    return Context(raw["within"], tuple(raw["terms"]), raw.get("side", "either")) if raw else None
+
+
+def _contexts(raw: dict[str, Any] | list[dict[str, Any]] | None) -> tuple[Context, ...]:
+    """``not_near`` as written: one context or a list of them (each one vetoes on its own)."""
+    entries = raw if isinstance(raw, list) else [raw] if raw else []
+    return tuple(Context(e["within"], tuple(e["terms"]), e.get("side", "either")) for e in entries)
 
 
 def _terms(raw: Mapping[str, list[Any]] | None, source: str, rule_id: str, where: str) -> tuple[Term, ...]:
@@ -113,7 +123,7 @@ def _terms(raw: Mapping[str, list[Any]] | None, source: str, rule_id: str, where
                 weight=float(entry.get("weight", 1.0)),
                 pos=entry.get("pos", "noun"),
                 near=_context(entry.get("near")),
-                not_near=_context(entry.get("not_near")),
+                not_near=_contexts(entry.get("not_near")),
                 fields=tuple(entry["fields"]) if "fields" in entry else None,
                 exclude=tuple(entry.get("exclude", ())),
                 proclitics=tuple(entry["proclitics"]) if "proclitics" in entry else None,
@@ -224,10 +234,16 @@ class AlertMatcher:
                 for index, term in enumerate(terms):
                     key = (number, slot, index)
                     phrases.append(term.phrase(("term", key)))
-                    for kind, context in (("near", term.near), ("not_near", term.not_near)):
-                        for word in context.terms if context else ():
+                    for kind, context in self._contexts_of(term):
+                        for word in context.terms:
                             phrases.append(Phrase(("context", key, kind), word))
         self._matcher = PhraseMatcher(phrases)
+
+    @staticmethod
+    def _contexts_of(term: Term) -> list[tuple[str, Context]]:
+        """A term's contexts with the kind their hits are filed under (near, not_near.N)."""
+        named = [("near", term.near)] if term.near else []
+        return named + [(f"not_near.{n}", context) for n, context in enumerate(term.not_near)]
 
     def _term(self, key: tuple[int, Slot, int]) -> Term:
         number, (kind, group), index = key
@@ -281,17 +297,26 @@ class AlertMatcher:
         # Context counts within the same sentence only: "... النظر في القضية. أجلت السلطات السكان"
         sentence = bisect_right(ends, hit.start)
 
+        def gap(other: PhraseHit, side: str) -> int | None:
+            # Words between the term and a context word, None when it is on the wrong side.
+            if other.first_token > hit.last_token:
+                return other.first_token - hit.last_token if side != "before" else None
+            if other.last_token < hit.first_token:
+                return hit.first_token - other.last_token if side != "after" else None
+            return 0 if side == "either" else None
+
         def near(context: Context, kind: str) -> bool:
-            return any(
-                max(0, other.first_token - hit.last_token, hit.first_token - other.last_token) <= context.within
-                and bisect_right(ends, other.start) == sentence
-                for other in contexts.get((key, kind, field_name), ())
-                if (other.first_token, other.last_token) != (hit.first_token, hit.last_token)
-            )
+            for other in contexts.get((key, kind, field_name), ()):
+                if (other.first_token, other.last_token) == (hit.first_token, hit.last_token):
+                    continue
+                words = gap(other, context.side)
+                if words is not None and words <= context.within and bisect_right(ends, other.start) == sentence:
+                    return True
+            return False
 
         if term.near and not near(term.near, "near"):
             return False
-        return not (term.not_near and near(term.not_near, "not_near"))
+        return not any(near(context, f"not_near.{n}") for n, context in enumerate(term.not_near))
 
     @staticmethod
     def _match(normalized: NormalizedText, field_name: str, term: Term, hit: PhraseHit) -> Match:

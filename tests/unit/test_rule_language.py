@@ -59,6 +59,42 @@ def test_near_and_not_near_stay_inside_the_sentence():
     assert fired(document, "سعي لتحقيق تهدئة في غزة") == {}
 
 
+def test_side_keeps_a_selectional_preference_to_one_side_of_the_term():
+    # What is postponed follows the verbal noun; a word before it is not its object.
+    document = rule(
+        terms={"ar": [{"text": "تأجيل", "not_near": {"within": 2, "side": "after", "terms": ["الإصلاحات"]}}]}
+    )
+    assert fired(document, "قررت الحكومة تأجيل الإصلاحات") == {}
+    assert fired(document, "لجنة الإصلاحات تقرر تأجيل الاجتماع") == {"r": ["تأجيل"]}
+    before = rule(terms={"ar": [{"text": "مؤجل", "not_near": {"within": 1, "side": "before", "terms": ["الحلم"]}}]})
+    assert fired(before, "الحلم مؤجل") == {}
+    assert fired(before, "موعد مؤجل للحلم") == {"r": ["مؤجل"]}
+
+
+def test_a_list_of_not_near_contexts_vetoes_on_any_one():
+    document = rule(
+        terms={
+            "ar": [
+                {
+                    "text": "تأجيل",
+                    "not_near": [
+                        {"within": 3, "terms": ["دون"]},
+                        {"within": 2, "side": "after", "terms": ["اتفاق"]},
+                    ],
+                }
+            ]
+        }
+    )
+    assert fired(document, "أعلن تأجيل الانتخابات") == {"r": ["تأجيل"]}
+    assert fired(document, "نفذ القرار دون تأجيل") == {}
+    assert fired(document, "يريد تأجيل أي اتفاق") == {}
+
+
+def test_side_must_be_known():
+    with pytest.raises(RulesError, match="side"):
+        parse_rules(rule(terms={"ar": [{"text": "تأجيل", "near": {"within": 2, "side": "left", "terms": ["اتفاق"]}}]}))
+
+
 def test_fields_per_rule_and_per_term():
     document = rule(fields=["title"], terms={"ar": ["هدنة", {"text": "تهدئة", "fields": ["body"]}]})
     assert fired(document, "هدنة") == {}
