@@ -86,9 +86,12 @@ def _article(record: dict[str, Any]) -> Article:
 
 
 def alert_quality(split: str) -> dict[str, dict[str, dict[str, Tally]]]:
-    """{system: {corpus|all: {rule: Tally}}} on the held-out alert set."""
+    """{system: {corpus|all: {rule: Tally}}} on the held-out alert set (postponement also on the
+    postponement set)."""
     labelled = [row for row in read_jsonl(HELDOUT_DIR / "alerts.jsonl") if split in ("all", row["split"])]
-    records = load_articles({row["id"] for row in labelled})
+    # Articles judged for postponement alone (postponement.jsonl) count for that rule only.
+    postponed = [row for row in read_jsonl(HELDOUT_DIR / "postponement.jsonl") if split in ("all", row["split"])]
+    records = load_articles({row["id"] for row in labelled} | {row["id"] for row in postponed})
     systems: dict[str, Callable[[Article], set[str]]] = {"marsad": marsad_predictor(), "naive": naive_predict}
     report: dict[str, dict[str, dict[str, Tally]]] = {}
     for name, predict in systems.items():
@@ -103,6 +106,11 @@ def alert_quality(split: str) -> dict[str, dict[str, dict[str, Tally]]]:
                 by_rule[CEASEFIRE_OR_TRUCE].add(
                     bool(predicted & {"ceasefire", "truce"}), bool(gold & {"ceasefire", "truce"}), row["id"]
                 )
+        for row in postponed:
+            predicted = predict(_article(records[row["id"]]))
+            for scope in ("all", corpus_of(row["id"])):
+                by_rule = tallies.setdefault(scope, {r: Tally() for r in (*ALERT_RULES, CEASEFIRE_OR_TRUCE)})
+                by_rule["postponement"].add("postponement" in predicted, bool(row["postponement"]), row["id"])
         report[name] = tallies
     return report
 

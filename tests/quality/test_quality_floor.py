@@ -17,10 +17,11 @@ pytestmark = [
 ]
 
 # rule -> (precision floor, recall floor), all corpora, test split
-ALERT_FLOORS = {  # measured (issue 19): ceasefire 0.955 / 0.885, truce 0.95 / 1.0, postponement 0.683 / 0.933
+ALERT_FLOORS = {  # measured (issue 19): ceasefire 0.955 / 0.885, truce 0.95 / 1.0,
+    # postponement 0.67 / 0.91 on alerts.jsonl and postponement.jsonl together (88 positives)
     "ceasefire": (0.93, 0.86),
     "truce": (0.93, 0.97),
-    "postponement": (0.65, 0.90),
+    "postponement": (0.64, 0.88),
     "ceasefire/truce": (0.93, 0.90),  # 0.954 / 0.928
 }
 ATTACK_F1_FLOOR = 0.52
