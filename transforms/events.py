@@ -115,7 +115,7 @@ class EventExtractor:
             sentence_cues = cues_by_sentence.get(number, [])
             for hit in sentence_triggers:
                 near = self._qualifiers(hit, sentence_cues, sentence_triggers)
-                modality = self._modality(near)
+                modality = self._modality(near, hit)
                 if modality == "reported" and self._framed(hit, sentence_cues):
                     modality = "mentioned"
                 if modality == "reported" and self.main_event and framed_by_earlier_trigger(hit, sentence_triggers):
@@ -274,8 +274,15 @@ class EventExtractor:
         )
         return found != needed.forbid
 
-    def _modality(self, cues: Sequence[PhraseHit]) -> str:
-        names = {_payload(c)[1] for c in cues if _payload(c)[0] == "modality"}
+    def _modality(self, cues: Sequence[PhraseHit], hit: PhraseHit) -> str:
+        # With the main-event step, a call or demand qualifies only what follows it ("دعا إلى
+        # التظاهر"): after the trigger it is what the event demands ("مظاهرات للمطالبة بوقف الحرب").
+        names = {
+            _payload(c)[1]
+            for c in cues
+            if _payload(c)[0] == "modality"
+            and not (self.main_event and _payload(c)[1] == "proposed" and c.first_token > hit.last_token)
+        }
         for name, _ in self._cues.modality:
             if name in names:
                 return name

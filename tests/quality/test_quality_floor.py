@@ -25,7 +25,13 @@ ALERT_FLOORS = {  # measured (issue 19): ceasefire 0.955 / 0.885, truce 0.95 / 1
     "ceasefire/truce": (0.93, 0.90),  # 0.954 / 0.928
 }
 ATTACK_F1_FLOOR = 0.52
-PROTEST_F1_FLOOR = 0.46  # PLOVER panel sentences, test split
+# PLOVER panel sentences, test split: lowered from 0.46 (measured 0.41 after issue 18's protest
+# vocabulary, which the codebook-labelled set below asks for; the panel counts fewer protest forms).
+PROTEST_F1_FLOOR = 0.38
+# PLOVER type -> F1 floor on the codebook-labelled sentences (plover_events.jsonl), test split;
+# measured ASSAULT 0.64, PROTEST 0.70, COERCE 0.56; ASSAULT modes 63 of 92 true ASSAULT sentences.
+PLOVER_F1_FLOORS = {"ASSAULT": 0.61, "PROTEST": 0.66, "COERCE": 0.52}
+ASSAULT_MODES_FLOOR = 0.65
 
 
 def test_alert_rules_hold_on_the_test_split():
@@ -55,6 +61,19 @@ def test_plover_protest_holds_on_the_test_split():
     tallies = plover_protest("test")
     assert tallies["marsad"].f1 >= PROTEST_F1_FLOOR, tallies["marsad"].figures()
     assert tallies["marsad"].f1 > tallies["naive"].f1
+
+
+@pytest.mark.skipif(not (HELDOUT_DIR / "plover_events.jsonl").exists(), reason="codebook set not present")
+def test_plover_codebook_events_hold_on_the_test_split():
+    from evaluation.quality import plover_events
+
+    figures = plover_events("test")
+    for plover_type, floor in PLOVER_F1_FLOORS.items():
+        tally = figures["tallies"]["marsad"][plover_type]
+        assert tally.f1 >= floor, (plover_type, tally.figures())
+        assert tally.f1 >= figures["tallies"]["naive"][plover_type].f1 - 0.01, plover_type
+    right, total = figures["assault_modes"]
+    assert right / total >= ASSAULT_MODES_FLOOR, (right, total)
 
 
 @pytest.mark.skipif(not (HELDOUT_DIR / "pairs.jsonl").exists(), reason="pair set not labelled yet")
