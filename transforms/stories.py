@@ -31,10 +31,9 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from datasketch import MinHashLSH
-
 from schemas.records import Alert, Dedup
 from transforms.dedup import story_id_for
+from transforms.lsh import BandIndex
 from transforms.similarity import (
     SHINGLE_PERMUTATIONS,
     WORD_PERMUTATIONS,
@@ -179,8 +178,8 @@ class StoryIndex:
         self._by_fingerprint: dict[str, list[str]] = {}
         self._by_url: dict[str, list[str]] = {}
         self._stories: dict[str, _Story] = {}
-        self._near = MinHashLSH(threshold=0.5, num_perm=SHINGLE_PERMUTATIONS)
-        self._words = MinHashLSH(threshold=0.2, num_perm=WORD_PERMUTATIONS)
+        self._near = BandIndex(threshold=0.5, num_perm=SHINGLE_PERMUTATIONS)
+        self._words = BandIndex(threshold=0.2, num_perm=WORD_PERMUTATIONS)
         # Sampled shingle hash -> articles: candidates for containment, which the Jaccard LSH
         # misses when one text is a fraction of the other's length.
         self._passages: dict[int, list[str]] = {}
