@@ -73,7 +73,12 @@ def _suffix_variants(stem: str) -> list[str]:
     return variants
 
 
-@lru_cache(maxsize=200_000)
+# Word caches hold the frequent words (most of every text) and stay a few tens of MB: at 200,000
+# entries they were a large part of a long batch run's memory, growing with the vocabulary read.
+STEM_CACHE_SIZE = 50_000
+
+
+@lru_cache(maxsize=STEM_CACHE_SIZE)
 def arabic_stems(token: str) -> tuple[tuple[str, int], ...]:
     """Candidate stems of a folded Arabic token, each with the length of the proclitic removed.
 
@@ -221,7 +226,7 @@ class PhraseMatcher:
                 return True
         return False
 
-    _CANDIDATE_CACHE_SIZE = 500_000
+    _CANDIDATE_CACHE_SIZE = 100_000  # cleared when full: memory bounded, not growing with the vocabulary
 
     def _candidates_of(self, token: str) -> tuple[int, ...]:
         found: set[int] = set()

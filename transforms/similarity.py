@@ -103,7 +103,7 @@ def containment(a: Signature, b: Signature) -> float:
     return len(shared) / smaller
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=50_000)  # word caches bound memory by the work, not by the vocabulary
 def _content_stem(token: str) -> str | None:
     """A folded token's shortest clitic-free stem, or None for function words and numbers."""
     if token.isdigit() or token in STOPWORDS:
