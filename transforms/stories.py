@@ -16,8 +16,9 @@ For each article, in arrival order, ``StoryIndex.decide`` says what it is:
   events (Sunday's missile interception, Monday's). The thresholds live in ``Thresholds`` alone and
   were set on the dev split of ``tests/devsets/heldout/pairs.jsonl``.
 
-Candidates come from datasketch's LSH indexes, and only articles within the retention window of
-each other (default 72 h of event time, either direction) are ever compared. ``expire`` forgets
+Candidates come from banded LSH indexes (transforms/lsh.py: datasketch's bands in leaner
+buckets), and only articles within the retention window of each other (default 72 h of event
+time, either direction) are ever compared. ``expire`` forgets
 what is older than the window, so memory is bounded by the number of articles in one window.
 
 Alerts are raised once per (rule, story): ``story_alert`` returns the alert's new revision,
@@ -348,7 +349,7 @@ class StoryIndex:
         if record[0] == "article":
             known = self._by_id.get(record[1].article_id)
             if known is not None:  # one id logged twice: the later record replaces the earlier
-                self._drop(known)  # (MinHashLSH refuses a key it holds)
+                self._drop(known)  # (the LSH index refuses a key it holds)
             self._remember(record[1], log=False)
         else:
             _, story_id, alert = record
