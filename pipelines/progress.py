@@ -18,6 +18,10 @@ from kafka import KafkaConsumer, TopicPartition
 from transforms.io.kafka.admin import PartitionPlan, group_lag
 from transforms.io.kafka.runtime import RUNTIME
 
+# Each probe asks with 5 s timeouts; one that takes this long was waiting for a broker that
+# stopped answering.
+STALLED_PROBE_SECONDS = 15.0
+
 
 class ProgressReporter:
     """A thread of the driver: every ``every`` seconds one line with articles in/out per second,
@@ -55,6 +59,7 @@ class ProgressReporter:
         last_time = time.monotonic()
         next_line = last_time + self._every
         while not self._stop.wait(min(self._every, 5.0)):
+            probe_started = time.monotonic()
             try:
                 if consumer is None:
                     consumer = KafkaConsumer(
@@ -71,6 +76,14 @@ class ProgressReporter:
                         "the job waits and resumes when it is back"
                     )
                 continue
+            if self._down_since is None and time.monotonic() - probe_started > STALLED_PROBE_SECONDS:
+                # A call that blocked until the broker came back (a commit waits for its coordinator)
+                # raised nothing: the silence itself was the outage.
+                self._down_since = probe_started
+                self._emit(
+                    f"marsad: broker {self._bootstrap} is not answering (no answer for "
+                    f"{time.monotonic() - probe_started:.0f} s); the job waits and resumes when it is back"
+                )
             if self._down_since is not None:
                 self._emit(
                     f"marsad: broker {self._bootstrap} answering again after "
