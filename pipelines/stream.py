@@ -37,7 +37,7 @@ from pipelines.settings import (
 from schemas.records import OUTPUT_KINDS
 from transforms.io.files.sink import to_json_line
 from transforms.io.kafka.address import KafkaAddress
-from transforms.io.kafka.admin import PartitionPlan, ensure_output_topics, plan_partitions
+from transforms.io.kafka.admin import PartitionPlan, WrittenToStops, ensure_output_topics, plan_partitions
 from transforms.io.kafka.sink import WriteToKafka
 from transforms.io.kafka.source import ReadFromKafka
 
@@ -210,6 +210,7 @@ class StreamEnd:
     result: PipelineResult
     stopped_by: str | None = None
     savepoint: str | None = None
+    end_of_input: bool = False  # a backfill on Flink, stopped once everything was written
 
 
 def run_stream(
@@ -225,8 +226,16 @@ def run_stream(
     elsewhere the job is cancelled, and a progress line follows ``plans`` while it runs."""
     if flink_master is not None:
         job_name = options.view_as(GoogleCloudOptions).job_name  # the user's --job_name, if given, wins
-        stopped = run_on_flink_until_stopped(pipeline, flink_master, job_name)
-        return StreamEnd(stopped.result, savepoint=stopped.savepoint)
+        # A backfill ends once everything it was to read is written: Flink would keep it RUNNING
+        # (run_on_flink_until_stopped). With file outputs nothing is committed to tell.
+        bounded = settings.stop_at_end or settings.max_records is not None
+        written = WrittenToStops(source.bootstrap, settings.group, plans)
+        finished = written if bounded and isinstance(output, KafkaAddress) else None
+        try:
+            stopped = run_on_flink_until_stopped(pipeline, flink_master, job_name, finished=finished)
+        finally:
+            written.close()
+        return StreamEnd(stopped.result, savepoint=stopped.savepoint, end_of_input=stopped.end_of_input)
     progress = ProgressReporter(
         source.bootstrap,
         settings.group,

@@ -182,7 +182,13 @@ def _run_stream(args: argparse.Namespace, inputs: list[str], config: GraphConfig
         print(f"marsad: streaming {inputs[0]} -> {args.output} (group {args.group}); Ctrl-C stops", file=sys.stderr)
         end = run_stream(pipeline, plans, source, output, settings, options, chosen.flink_master)
         stopped_by = end.stopped_by
-        if end.savepoint:
+        if end.end_of_input:
+            print(
+                "marsad: every partition read to its stop offset and written; job stopped"
+                + (f" with savepoint {end.savepoint} (its dedup and story state)" if end.savepoint else ""),
+                file=sys.stderr,
+            )
+        elif end.savepoint:
             print(f"marsad: stopped with savepoint {end.savepoint}", file=sys.stderr)
             print(f"marsad: resume with the same --group and --savepoint_path={end.savepoint}", file=sys.stderr)
         try:

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,20 @@ def stop_flink_job_with_savepoint(master: str, job_id: str, target: str | None =
     raise RunnerSetupError(f"Flink took more than {timeout:.0f} s to stop job {job_id} with a savepoint")
 
 
+def _wait_until_deployed(master: str, job_id: str, timeout: float = 60) -> None:
+    """Until every task of the job runs: Flink refuses a savepoint while any is still deploying
+    (a stop right after the start, or a backfill with nothing to read)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            vertices = _flink_rest(master, f"/jobs/{job_id}").get("vertices", [])
+        except (OSError, ValueError):
+            return
+        if vertices and all(v.get("status") in ("RUNNING", "FINISHED") for v in vertices):
+            return
+        time.sleep(1)
+
+
 def cancel_flink_job(master: str, job_id: str) -> None:
     """Cancel without a savepoint: the fallback when a stop with savepoint fails."""
     _flink_rest(master, f"/jobs/{job_id}?mode=cancel", "PATCH")
@@ -195,19 +210,32 @@ def cancel_flink_job(master: str, job_id: str) -> None:
 
 @dataclass
 class FlinkStop:
-    """How a Flink streaming job ended: its final state and the savepoint it left, if any."""
+    """How a Flink streaming job ended: its final state, the savepoint it left, if any, and
+    whether it was stopped because ``finished`` said its input was done (a backfill)."""
 
     result: PipelineResult
     savepoint: str | None = None
+    end_of_input: bool = False
 
 
 def run_on_flink_until_stopped(
-    pipeline: Any, master: str, job_name: str, savepoint_dir: str | None = None
+    pipeline: Any,
+    master: str,
+    job_name: str,
+    savepoint_dir: str | None = None,
+    finished: Callable[[], bool] | None = None,
 ) -> FlinkStop:
     """Run a streaming job; SIGINT or SIGTERM stops it cleanly. On a session cluster that is
     Flink's stop-with-savepoint, so the job FINISHES with its counts and state kept for a restart
     (--savepoint_path); on embedded Flink, which has no REST endpoint, the job is cancelled.
-    Killing the driver instead would leave the job FAILED (its SDK worker lives in the driver)."""
+    Killing the driver instead would leave the job FAILED (its SDK worker lives in the driver).
+
+    ``finished``, asked every second, ends a job whose input is bounded the same way once it
+    returns True. Flink does not end it by itself: with checkpointing on, Beam's runner keeps the
+    Impulse source that feeds the reader running (``shutdown_sources_after_idle_ms`` defaults to
+    forever), and letting it stop early instead makes the reader drain its input inside the
+    operator's finish, where no checkpoint completes (past the checkpoint timeout the job
+    restarts from its last checkpoint, again and again)."""
     result = pipeline.run()
     stopped = FlinkStop(result)
     # A signal only sets a flag: interrupting wait_until_finish would break its gRPC state
@@ -223,13 +251,17 @@ def run_on_flink_until_stopped(
     try:
         while not requested and not PipelineState.is_terminal(result.state):
             time.sleep(1)
-        if requested and not PipelineState.is_terminal(result.state):
-            log.warning("stopping the Flink job (%s)", requested[0])
+            if finished is not None and finished():
+                stopped.end_of_input = True
+                break
+        if (requested or stopped.end_of_input) and not PipelineState.is_terminal(result.state):
+            if requested:
+                log.warning("stopping the Flink job (%s)", requested[0])
             stopped.savepoint = _stop_flink_job(result, master, job_name, savepoint_dir)
         try:
             result.wait_until_finish()
         except RuntimeError:
-            if not requested or result.state != PipelineState.CANCELLED:
+            if not (requested or stopped.end_of_input) or result.state != PipelineState.CANCELLED:
                 raise  # a cancel we asked for is how the job was meant to end; anything else is not
         return stopped
     finally:
@@ -246,6 +278,7 @@ def _stop_flink_job(result: PipelineResult, master: str, job_name: str, savepoin
         log.warning("job %s not found on %s; cancelling it through the job server", job_name, master)
         result.cancel()
         return None
+    _wait_until_deployed(master, job_id)
     try:
         return stop_flink_job_with_savepoint(master, job_id, savepoint_dir)
     except (RunnerSetupError, OSError) as error:

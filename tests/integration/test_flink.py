@@ -21,7 +21,7 @@ import pytest
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from evaluation.broker import BOOTSTRAP, StreamJob, TopicReader, unique_name
+from evaluation.broker import BOOTSTRAP, StreamJob, TopicReader, group_lag, unique_name
 from evaluation.pytest_plugin import require_broker
 from pipelines.cli import main
 from transforms.stories import story_alert_id
@@ -210,6 +210,37 @@ def test_stream_on_flink_equals_batch_and_resumes_from_a_savepoint(flink, inputs
     assert {dedup_view(a, names) for a in articles} == expected_articles
     assert latest_alerts(reader.records[f"{prefix}.alerts"], names) == latest_alerts(reference_alerts, reference_names)
     print(f"stream on the Flink session cluster: {first_seconds:.0f} s for {published} articles")
+
+
+def test_a_backfill_on_flink_ends_with_its_counts(flink, inputs, tmp_path):
+    """--max-records (as --stop-at-end) on a Flink stream job: once every partition is read to its
+    stop and written, marsad stops the job with a savepoint (FINISHED), prints the counts, exits 0."""
+    bootstrap = require_broker()
+    source, prefix, group = unique_name("news"), unique_name("out"), unique_name("group")
+    create_topic(source)
+    assert main(["replay", str(inputs["sample"]), "--topic", source, "--bootstrap", bootstrap,
+                 "--no-progress"]) == 0  # fmt: skip
+    per_partition = 40
+    job = StreamJob(source, prefix, group, tmp_path / "backfill.log", "--runner", "flink", "--flink-master", flink,
+                    "--checkpointing_interval=5000", "--max-records", str(per_partition))  # fmt: skip
+    try:
+        job.process.wait(TIMEOUT)
+    finally:
+        code = job.stop(signal.SIGTERM, timeout=60)
+    log = job.log_path.read_text(errors="replace")
+    assert code == 0, log[-3000:]
+    assert "every partition read to its stop offset and written" in log, log[-3000:]
+    read = 3 * per_partition
+    assert f"articles read   {read}\n" in log and "(reconciled:" in log, log[-2000:]
+    assert job_states(f"marsad-{group}-") == ["FINISHED"]
+    assert sum(group_lag(group, source).values()) == SAMPLE_SIZE - read
+    reader = TopicReader(output_topics(prefix))
+    try:
+        reader.poll_until(lambda r: len(r[f"{prefix}.articles"]) >= read, 30)
+        reader.poll_until(lambda r: False, 3)
+    finally:
+        reader.close()
+    assert len({a["id"] for a in reader.records[f"{prefix}.articles"]}) == read
 
 
 def test_compose_file_matches_the_scripts() -> None:

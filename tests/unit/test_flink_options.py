@@ -1,8 +1,15 @@
-"""The Beam options marsad gives a Flink job (pipelines/runners/flink.py); no cluster needed."""
+"""What marsad gives and asks of a Flink stream job: its Beam options (pipelines/runners/flink.py) and
+the end of a backfill (transforms/io/kafka/admin.py WrittenToStops); no cluster or broker needed."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import pytest
+from kafka import TopicPartition
+
 from pipelines.runners.flink import flink_options
+from transforms.io.kafka.admin import PartitionPlan
 
 ENDPOINT = "localhost:8099"  # a running job server: flink_options then needs no jar
 
@@ -26,3 +33,39 @@ def test_the_users_own_options_come_last_and_are_not_repeated():
 def test_batch_jobs_have_no_checkpoint_options():
     options = flink_options("localhost:8081", streaming=False, job_endpoint=ENDPOINT)
     assert not any(o.startswith(("--checkpointing_interval", "--finish_bundle")) for o in options)
+
+
+class StandInGroup:
+    """The group's committed offsets, as a KafkaConsumer of the group reports them."""
+
+    committed_offsets: ClassVar[dict[int, int | None]] = {}
+
+    def __init__(self, **_config: object) -> None:
+        pass
+
+    def committed(self, tp: TopicPartition, timeout_ms: int | None = None) -> int | None:
+        return self.committed_offsets.get(tp.partition)
+
+    def close(self) -> None:
+        pass
+
+
+def written_to_stops(monkeypatch: pytest.MonkeyPatch, plans: list[PartitionPlan], committed: dict) -> bool:
+    import transforms.io.kafka.admin as admin
+
+    monkeypatch.setattr(admin, "KafkaConsumer", StandInGroup)
+    monkeypatch.setattr(StandInGroup, "committed_offsets", committed)
+    return admin.WrittenToStops("unused:9092", "group", plans)()
+
+
+def test_a_backfill_is_done_when_the_group_has_committed_every_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    plans = [PartitionPlan("news", 0, 0, 70), PartitionPlan("news", 1, 5, 5), PartitionPlan("news", 2, 0, 60)]
+    assert written_to_stops(monkeypatch, plans, {0: 70, 2: 60})
+    assert not written_to_stops(monkeypatch, plans, {0: 70, 2: 59}), "a record of partition 2 is not written"
+    assert not written_to_stops(monkeypatch, plans, {0: 70}), "nothing committed for partition 2 yet"
+    assert written_to_stops(monkeypatch, [PartitionPlan("news", 0, 9, 9)], {}), "nothing to read"
+
+
+def test_a_job_without_an_end_is_never_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    plans = [PartitionPlan("news", 0, 0, 70), PartitionPlan("news", 1, 0, None)]
+    assert not written_to_stops(monkeypatch, plans, {0: 70, 1: 10**9})

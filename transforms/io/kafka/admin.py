@@ -186,3 +186,45 @@ def group_lag(
     return [
         PartitionLag(tp.topic, tp.partition, consumer.committed(tp, timeout_ms=timeout_ms) or 0, ends[tp]) for tp in tps
     ]
+
+
+class WrittenToStops:
+    """For a job with an end (``--stop-at-end``, ``--max-records``) and Kafka outputs: True once the
+    group's committed offset has reached every partition's stop offset, that is, every record the
+    job was to read has been read and all its outputs are on the topics (the sink commits an
+    offset only then). What a runner that does not end such a job by itself (Flink) stops it on."""
+
+    def __init__(self, bootstrap: str, group: str, plans: list[PartitionPlan]) -> None:
+        """``plans``: the job's partition plans, whose ``stop`` offsets bound what it reads."""
+        self._bootstrap = bootstrap
+        self._group = group
+        self._pending = {TopicPartition(p.topic, p.partition): p.stop for p in plans if p.stop != p.start}
+        self._bounded = all(p.stop is not None for p in plans)
+        self._consumer: KafkaConsumer | None = None
+
+    def __call__(self) -> bool:
+        """Whether every partition's stop offset is committed (False while the broker is away)."""
+        if not self._bounded:
+            return False
+        try:
+            if self._pending and self._consumer is None:
+                self._consumer = KafkaConsumer(
+                    bootstrap_servers=self._bootstrap, group_id=self._group, enable_auto_commit=False,
+                    request_timeout_ms=5000,
+                )  # fmt: skip
+            for tp, stop in list(self._pending.items()):
+                committed = self._consumer.committed(tp, timeout_ms=5000) if self._consumer else None
+                if committed is None or committed < stop:
+                    return False
+                del self._pending[tp]
+        except Exception:  # a broker away: not done yet, as far as anyone can tell
+            return False
+        self.close()
+        return True
+
+    def close(self) -> None:
+        """Close the group's consumer, if one was opened."""
+        if self._consumer is not None:
+            with contextlib.suppress(Exception):
+                self._consumer.close()
+            self._consumer = None
