@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pipelines.runners.flink import flink_options
 
 ENDPOINT = "localhost:8099"  # a running job server: flink_options then needs no jar
@@ -26,3 +28,33 @@ def test_the_users_own_options_come_last_and_are_not_repeated():
 def test_batch_jobs_have_no_checkpoint_options():
     options = flink_options("localhost:8081", streaming=False, job_endpoint=ENDPOINT)
     assert not any(o.startswith(("--checkpointing_interval", "--finish_bundle")) for o in options)
+
+
+def test_stream_jobs_keep_their_last_checkpoint_when_cancelled():
+    # Without both, Flink deletes the checkpoints of a cancelled job: nothing to resume from.
+    options = flink_options("localhost:8081", streaming=True, job_endpoint=ENDPOINT)
+    assert "--externalized_checkpoints_enabled" in options
+    assert "--retain_externalized_checkpoints_on_cancellation" in options
+
+
+def test_retained_checkpoint_flags_the_user_gave_are_not_repeated():
+    # (Beam's portable runner declares these Java booleans store_true: "=false" is refused at
+    # submission, so there is no opt-out to pass through, only a flag not to repeat.)
+    extra = ["--retain_externalized_checkpoints_on_cancellation"]
+    options = flink_options("localhost:8081", streaming=True, job_endpoint=ENDPOINT, extra=extra)
+    assert options.count("--retain_externalized_checkpoints_on_cancellation") == 1
+    assert options.count("--externalized_checkpoints_enabled") == 1
+
+
+def test_batch_jobs_do_not_externalize_checkpoints():
+    options = flink_options("localhost:8081", streaming=False, job_endpoint=ENDPOINT)
+    assert not any(o.startswith(("--externalized", "--retain_externalized")) for o in options)
+
+
+def test_the_local_cluster_bounds_its_restarts():
+    # Flink 1.19's default with checkpoints (exponential-delay, no limit) kept a job whose
+    # LOOPBACK driver was killed cycling RESTARTING/RUNNING for good instead of ending FAILED.
+    config = (Path(__file__).resolve().parents[2] / "docker" / "flink" / "config.yaml.in").read_text()
+    settings = dict(line.split(": ", 1) for line in config.splitlines() if line and not line.startswith("#"))
+    assert settings["restart-strategy.type"] == "failure-rate"
+    assert int(settings["restart-strategy.failure-rate.max-failures-per-interval"]) > 0
