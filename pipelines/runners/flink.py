@@ -99,6 +99,12 @@ def flink_options(
             # and reading nothing (9 of 10 starts at a 1 s interval; 0 of 20 with the option,
             # benchmarks/flink_starts.py). With it the bundle ends before the barrier goes out.
             options.append("--finish_bundle_before_checkpointing")
+        # Beam leaves checkpoints internal: Flink deleted them when the job was cancelled (or
+        # failed for good), so a job cancelled by hand or after its driver died could not be
+        # resumed. Retained, the last chk-N under state.checkpoints.dir is a --savepoint_path.
+        for flag in ("--externalized_checkpoints_enabled", "--retain_externalized_checkpoints_on_cancellation"):
+            if not any(arg.startswith(flag) for arg in extra):
+                options.append(flag)
     return [*options, *extra]
 
 

@@ -3,6 +3,7 @@ the end of a backfill (transforms/io/kafka/admin.py WrittenToStops); no cluster 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -69,3 +70,33 @@ def test_a_backfill_is_done_when_the_group_has_committed_every_stop(monkeypatch:
 def test_a_job_without_an_end_is_never_done(monkeypatch: pytest.MonkeyPatch) -> None:
     plans = [PartitionPlan("news", 0, 0, 70), PartitionPlan("news", 1, 0, None)]
     assert not written_to_stops(monkeypatch, plans, {0: 70, 1: 10**9})
+
+
+def test_stream_jobs_keep_their_last_checkpoint_when_cancelled():
+    # Without both, Flink deletes the checkpoints of a cancelled job: nothing to resume from.
+    options = flink_options("localhost:8081", streaming=True, job_endpoint=ENDPOINT)
+    assert "--externalized_checkpoints_enabled" in options
+    assert "--retain_externalized_checkpoints_on_cancellation" in options
+
+
+def test_retained_checkpoint_flags_the_user_gave_are_not_repeated():
+    # (Beam's portable runner declares these Java booleans store_true: "=false" is refused at
+    # submission, so there is no opt-out to pass through, only a flag not to repeat.)
+    extra = ["--retain_externalized_checkpoints_on_cancellation"]
+    options = flink_options("localhost:8081", streaming=True, job_endpoint=ENDPOINT, extra=extra)
+    assert options.count("--retain_externalized_checkpoints_on_cancellation") == 1
+    assert options.count("--externalized_checkpoints_enabled") == 1
+
+
+def test_batch_jobs_do_not_externalize_checkpoints():
+    options = flink_options("localhost:8081", streaming=False, job_endpoint=ENDPOINT)
+    assert not any(o.startswith(("--externalized", "--retain_externalized")) for o in options)
+
+
+def test_the_local_cluster_bounds_its_restarts():
+    # Flink 1.19's default with checkpoints (exponential-delay, no limit) kept a job whose
+    # LOOPBACK driver was killed cycling RESTARTING/RUNNING for good instead of ending FAILED.
+    config = (Path(__file__).resolve().parents[2] / "docker" / "flink" / "config.yaml.in").read_text()
+    settings = dict(line.split(": ", 1) for line in config.splitlines() if line and not line.startswith("#"))
+    assert settings["restart-strategy.type"] == "failure-rate"
+    assert int(settings["restart-strategy.failure-rate.max-failures-per-interval"]) > 0
