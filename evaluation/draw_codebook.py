@@ -35,7 +35,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from evaluation.corpora import CORPORA, CORPORA_DIR, HELDOUT_DIR
+from evaluation.corpora import CORPORA, CORPORA_DIR, HELDOUT_DIR, load_articles
 from evaluation.heldout import split_of
 
 SEED = 20261205
@@ -350,7 +350,7 @@ def draw_events(out: Path) -> None:
                 )
         print(name, "pools", report[name], file=sys.stderr)
 
-    records = load_records({row["id"] for row in chosen})
+    records = load_articles({row["id"] for row in chosen})
     rng = random.Random(f"{SEED}:events:order")
     chosen = number_items(chosen, rng, lambda row: sentence_key(row))
     items, packets = [], []
@@ -392,18 +392,6 @@ def draw_events(out: Path) -> None:
 
 def sentence_key(row: dict) -> str:
     return f"{row['id']}:{row['start']}:{row['end']}"
-
-
-def load_records(ids: set[str]) -> dict[str, dict]:
-    found = {}
-    for name in CORPORA:
-        for record in iter_corpus(name):
-            if record["id"] in ids:
-                found[record["id"]] = record
-    missing = ids - set(found)
-    if missing:
-        raise SystemExit(f"{len(missing)} drawn articles missing: {sorted(missing)[:5]}")
-    return found
 
 
 def summarize(items: list[dict], paths: list[Path]) -> None:
@@ -627,7 +615,7 @@ def draw_postpone(out: Path) -> None:
             for article, _ in take(pools[stratum], count, rng, allowed):
                 chosen.append({"id": article, "corpus": name, "stratum": f"{name}:{stratum}"})
 
-    records = load_records({row["id"] for row in chosen})
+    records = load_articles({row["id"] for row in chosen})
     rng = random.Random(f"{SEED}:postpone:order")
     chosen = number_items(chosen, rng, lambda row: row["id"])
     items, packets, overflow = [], [], 0

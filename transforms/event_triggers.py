@@ -93,12 +93,17 @@ def _phrase_list(value: object, where: str) -> tuple[Phrase, ...]:
             phrase = Phrase(where, entry["text"], pos=entry.get("pos", "noun"))
         else:
             raise TriggerError(f"{where}: bad word {entry!r}")
-        try:
-            PhraseMatcher([phrase])
-        except ValueError as error:
-            raise TriggerError(f"{where}: {error}") from error
-        phrases.append(phrase)
+        phrases.append(_compiled(phrase, where))
     return tuple(phrases)
+
+
+def _compiled(phrase: Phrase, where: str) -> Phrase:
+    """The phrase, once the matcher has accepted it; its refusal names where the phrase came from."""
+    try:
+        PhraseMatcher([phrase])
+    except ValueError as error:
+        raise TriggerError(f"{where}: {error}") from error
+    return phrase
 
 
 def _modes(document: dict[str, Any], path: Path) -> tuple[tuple[Any, ...], tuple[tuple[str, str], ...]]:
@@ -196,11 +201,7 @@ def load_event_types(path: str | Path) -> list[EventType]:
                         )
                 else:
                     raise TriggerError(f"{label}, field 'terms.{lang}': bad term {entry!r}")
-                try:
-                    PhraseMatcher([phrase])
-                except ValueError as error:
-                    raise TriggerError(f"{label}, field 'terms.{lang}': {error}") from error
-                phrases.append(phrase)
+                phrases.append(_compiled(phrase, f"{label}, field 'terms.{lang}'"))
                 contexts.append(context)
         types.append(EventType(raw["type"], str(raw.get("plover", "")), tuple(phrases), tuple(contexts)))
     return types
